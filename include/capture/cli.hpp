@@ -1,0 +1,225 @@
+// The shared runner every tool's main hands over to (STYLE.md 1).
+//
+// It declares the options every tool spells the same way, parses the
+// command line and the configuration, answers --help and --version, turns
+// exceptions into "cap-xxx: message" and an exit code, and checks that
+// standard output was really written before it reports success.
+#pragma once
+
+#include "capture/audit.hpp"
+#include "capture/config.hpp"
+#include "capture/error.hpp"
+#include "capture/output.hpp"
+#include "capture/record.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#ifndef CAPTURE_VERSION
+#define CAPTURE_VERSION "0.1.0"
+#endif
+
+namespace capture::cli {
+
+namespace po = boost::program_options;
+
+/// What a tool's body gets: its parsed options, settings and streams.
+struct context {
+    std::string tool;                  ///< the tool's name, for messages
+    po::variables_map vm;              ///< every option, parsed
+    settings config;                   ///< configuration after precedence
+    output_mode output = output_mode::records;
+    bool verbose = false;
+    std::vector<std::string> operands; ///< the positional arguments
+    std::istream* in = &std::cin;
+    std::ostream* out = &std::cout;
+    std::ostream* err = &std::cerr;
+    audit_log audit{audit_settings{}, "capture"};
+
+    /// Says "tool: message" on stderr.
+    void warn(const std::string& message) const { *err << tool << ": " << message << '\n'; }
+
+    /// Writes one audit line; a failure to log is said on stderr, never lost.
+    void log(std::string_view action, std::string_view outcome, const record& details = {}) const {
+        if (auto failure = audit.log(action, outcome, details)) warn(*failure);
+    }
+};
+
+/// Calls each(record) for every input: the operands as paths ("-" reads
+/// records from stdin), or, with no operands, the records on stdin. A
+/// malformed line is reported with its line number and skipped. Returns
+/// false when any line was malformed.
+inline bool for_each_input(const context& ctx, const std::function<void(record&)>& each) {
+    bool all_good = true;
+    auto read_stream = [&](std::istream& in) {
+        record_reader reader(in, "standard input");
+        for (;;) {
+            record r;
+            try {
+                if (!reader.next(r)) break;
+            } catch (const record_error& e) {
+                ctx.warn(e.what());
+                all_good = false;
+                continue;
+            }
+            each(r);
+        }
+    };
+    if (ctx.operands.empty()) {
+        read_stream(*ctx.in);
+        return all_good;
+    }
+    for (const auto& operand : ctx.operands) {
+        if (operand == "-") {
+            read_stream(*ctx.in);
+        } else {
+            record r;
+            r.set("file", operand);
+            each(r);
+        }
+    }
+    return all_good;
+}
+
+/// One tool: its name, what it does, its options, and how it runs.
+class tool {
+public:
+    /// synopsis is what follows the name in "Usage:" ("[OPTION]... [FILE]...").
+    tool(std::string name, std::string summary, std::string synopsis)
+        : name_(std::move(name)), summary_(std::move(summary)), synopsis_(std::move(synopsis)),
+          options_("Options") {}
+
+    /// Adds the tool's own options (after the common ones in --help).
+    po::options_description_easy_init add_options() { return options_.add_options(); }
+
+    /// Positional arguments become context::operands.
+    tool& takes_operands(std::string what) {
+        operands_name_ = std::move(what);
+        return *this;
+    }
+
+    /// Parses argv and runs body; returns the exit code for main.
+    int run(int argc, char** argv, const std::function<int(context&)>& body) {
+        // `cap-ls | head` must end quietly, as coreutils filters do.
+        std::signal(SIGPIPE, SIG_DFL);
+        context ctx;
+        ctx.tool = name_;
+        int status;
+        try {
+            if (!parse(argc, argv, ctx)) return finish(ctx, exit_ok);
+            status = body(ctx);
+        } catch (const usage_error& e) {
+            ctx.warn(e.what());
+            *ctx.err << "Try '" << name_ << " --help' for more information.\n";
+            return exit_usage;
+        } catch (const std::exception& e) {
+            ctx.warn(e.what());
+            status = exit_failure;
+        }
+        return finish(ctx, status);
+    }
+
+    /// Every long and short option spelling, one per line (for completions
+    /// and the tests that keep man pages and completions in line).
+    std::vector<std::string> option_spellings() {
+        std::vector<std::string> names;
+        po::options_description all = visible();
+        for (const auto& opt : all.options()) {
+            std::string shorts = opt->canonical_display_name(po::command_line_style::allow_dash_for_short);
+            std::string longs = opt->canonical_display_name(po::command_line_style::allow_long);
+            if (!shorts.empty() && shorts.rfind("--", 0) != 0) names.push_back(shorts);
+            names.push_back(longs);
+        }
+        return names;
+    }
+
+private:
+    po::options_description common() const {
+        po::options_description c("Common options");
+        c.add_options()
+            ("help,h", "show this help and exit")
+            ("version", "show the version and exit")
+            ("config", po::value<std::string>()->value_name("FILE"), "configuration file (default /etc/capture.conf)")
+            ("dir", po::value<std::string>()->value_name("DIR"), "capture directory")
+            ("json", "write records as JSON Lines")
+            ("records", "write records even on a terminal")
+            ("human", "write for a person even in a pipe")
+            ("verbose,v", "say more")
+            ("no-syslog", "do not write audit lines to syslog");
+        return c;
+    }
+
+    po::options_description visible() const {
+        po::options_description all;
+        all.add(options_).add(common());
+        return all;
+    }
+
+    // Returns false when the run is already complete (--help, --version).
+    bool parse(int argc, char** argv, context& ctx) {
+        po::options_description hidden;
+        hidden.add_options()
+            ("list-options", "")
+            ("operand", po::value<std::vector<std::string>>(), "");
+        po::options_description all = visible();
+        all.add(hidden);
+        po::positional_options_description positional;
+        positional.add("operand", operands_name_.empty() ? 0 : -1);
+
+        try {
+            po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), ctx.vm);
+            po::notify(ctx.vm);
+        } catch (const po::error& e) {
+            throw usage_error(e.what());
+        }
+        if (ctx.vm.count("help")) {
+            *ctx.out << "Usage: " << name_ << " " << synopsis_ << "\n" << summary_ << "\n\n"
+                     << visible() << "\nSee " << name_ << "(1) for the whole story.\n";
+            return false;
+        }
+        if (ctx.vm.count("version")) {
+            *ctx.out << name_ << " (capture) " << CAPTURE_VERSION << "\n";
+            return false;
+        }
+        if (ctx.vm.count("list-options")) {
+            for (const auto& n : option_spellings()) *ctx.out << n << '\n';
+            return false;
+        }
+        if (ctx.vm.count("operand")) ctx.operands = ctx.vm["operand"].as<std::vector<std::string>>();
+
+        ctx.config = load_settings(ctx.vm.count("config") ? ctx.vm["config"].as<std::string>() : "");
+        if (ctx.vm.count("dir")) ctx.config.dir = ctx.vm["dir"].as<std::string>();
+        if (ctx.vm.count("no-syslog")) ctx.config.audit.enabled = false;
+        ctx.verbose = ctx.vm.count("verbose") > 0;
+        ctx.output = choose_output_mode(ctx.vm.count("json"), ctx.vm.count("records"), ctx.vm.count("human"),
+                                        ::isatty(STDOUT_FILENO) == 1);
+        ctx.audit = audit_log(ctx.config.audit, name_);
+        return true;
+    }
+
+    // A tool whose output never reached its destination has failed
+    // (coreutils checks every tool against /dev/full).
+    int finish(const context& ctx, int status) {
+        ctx.out->flush();
+        if (!*ctx.out || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+            int err = errno;
+            ctx.warn("write error: " + errno_text(err ? err : EIO));
+            return status == exit_ok ? exit_failure : status;
+        }
+        return status;
+    }
+
+    std::string name_;
+    std::string summary_;
+    std::string synopsis_;
+    std::string operands_name_;
+    po::options_description options_;
+};
+
+}  // namespace capture::cli

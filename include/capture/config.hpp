@@ -1,0 +1,147 @@
+// Configuration: /etc/capture.conf, the environment, the command line.
+//
+// Precedence, lowest first: built-in defaults, the configuration file
+// (--config, else CAPTURE_CONF, else /etc/capture.conf when present), the
+// environment (CAPTURE_DIR, CAPTURE_SYSLOG, CAPTURE_SYSLOG_SOCKET), the
+// command line. The file is INI ("key = value", '#' comments) read by
+// Boost.Program_options; it is shared by every tool, so each tool accepts
+// every key even where it has no use for it.
+#pragma once
+
+#include "capture/audit.hpp"
+#include "capture/error.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace capture {
+
+/// Everything the configuration decides, after precedence is applied.
+struct settings {
+    std::string config_file;           ///< the file read, empty when none
+    std::string dir;                   ///< the capture directory
+    std::vector<std::string> archives; ///< archive directories for pulls
+    std::string algo = "sha256";       ///< default digest for cap-hash
+    bool sidecar = false;              ///< cap-hash writes FILE.ALGO by default
+    audit_settings audit;              ///< syslog
+};
+
+/// The system-wide configuration file.
+inline const char* system_config_path() { return "/etc/capture.conf"; }
+
+/// The capture directory when nothing names one: /var/lib/capture for
+/// root, ~/captures for everyone else.
+inline std::string default_capture_dir() {
+    if (::geteuid() == 0) return "/var/lib/capture";
+    const char* home = std::getenv("HOME");
+    return std::string(home && *home ? home : ".") + "/captures";
+}
+
+/// The keys a configuration file may hold, each as "key = value".
+inline boost::program_options::options_description config_file_keys() {
+    namespace po = boost::program_options;
+    po::options_description keys("Configuration file keys");
+    keys.add_options()
+        ("dir", po::value<std::string>(), "capture directory")
+        ("archive", po::value<std::vector<std::string>>()->composing(), "archive directory (repeatable)")
+        ("algo", po::value<std::string>(), "default digest for cap-hash")
+        ("sidecar", po::value<bool>(), "cap-hash writes sidecar files by default")
+        ("syslog", po::value<std::string>(), "syslog facility, or off")
+        ("syslog-socket", po::value<std::string>(), "local syslog socket");
+    return keys;
+}
+
+namespace detail {
+
+/// The line of path on which key is set, for messages; 0 when not found.
+inline std::size_t config_line_of(const std::string& path, const std::string& key) {
+    std::ifstream in(path);
+    std::string line;
+    for (std::size_t n = 1; std::getline(in, line); ++n) {
+        auto start = line.find_first_not_of(" \t");
+        if (start == std::string::npos) continue;
+        auto eq = line.find('=', start);
+        std::string name = line.substr(start, eq == std::string::npos ? std::string::npos : eq - start);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+        if (name == key) return n;
+    }
+    return 0;
+}
+
+/// syslog=VALUE: off/no/false turns it off; on/yes/true keeps the facility;
+/// anything else is a facility name.
+inline void apply_syslog_value(audit_settings& audit, const std::string& value) {
+    if (value == "off" || value == "no" || value == "false" || value == "0") {
+        audit.enabled = false;
+    } else if (value == "on" || value == "yes" || value == "true" || value == "1") {
+        audit.enabled = true;
+    } else {
+        audit.enabled = true;
+        audit.facility = facility_from_name(value);
+    }
+}
+
+}  // namespace detail
+
+/// Reads a configuration file into s. Throws usage_error naming the file
+/// and the line for an unknown key, a bad value or an unreadable file.
+inline void read_config_file(const std::string& path, settings& s) {
+    namespace po = boost::program_options;
+    std::ifstream in(path);
+    if (!in) throw usage_error(path + ": " + errno_text(errno));
+    po::variables_map vm;
+    try {
+        po::store(po::parse_config_file(in, config_file_keys(), false), vm);
+        po::notify(vm);
+        s.config_file = path;
+        if (vm.count("dir")) s.dir = vm["dir"].as<std::string>();
+        if (vm.count("archive")) s.archives = vm["archive"].as<std::vector<std::string>>();
+        if (vm.count("algo")) s.algo = vm["algo"].as<std::string>();
+        if (vm.count("sidecar")) s.sidecar = vm["sidecar"].as<bool>();
+        if (vm.count("syslog")) detail::apply_syslog_value(s.audit, vm["syslog"].as<std::string>());
+        if (vm.count("syslog-socket")) s.audit.socket_path = vm["syslog-socket"].as<std::string>();
+    } catch (const po::error_with_option_name& e) {
+        std::string option = e.get_option_name();
+        while (!option.empty() && option.front() == '-') option.erase(0, 1);
+        std::size_t line = detail::config_line_of(path, option);
+        throw usage_error(path + (line ? ":" + std::to_string(line) : std::string()) + ": " + e.what());
+    } catch (const po::error& e) {
+        throw usage_error(path + ": " + e.what());
+    } catch (const usage_error& e) {  // only a bad syslog facility throws this
+        std::size_t line = detail::config_line_of(path, "syslog");
+        throw usage_error(path + (line ? ":" + std::to_string(line) : std::string()) + ": " + e.what());
+    }
+}
+
+/// Settings from the defaults, the file and the environment (the command
+/// line is applied on top by the runner). explicit_config is --config.
+inline settings load_settings(const std::string& explicit_config) {
+    settings s;
+    std::string path = explicit_config;
+    if (path.empty())
+        if (const char* env = std::getenv("CAPTURE_CONF"); env && *env) path = env;
+    if (!path.empty()) {
+        read_config_file(path, s);
+    } else if (::access(system_config_path(), F_OK) == 0) {
+        read_config_file(system_config_path(), s);
+    }
+    if (const char* env = std::getenv("CAPTURE_DIR"); env && *env) s.dir = env;
+    if (const char* env = std::getenv("CAPTURE_SYSLOG"); env && *env) {
+        try {
+            detail::apply_syslog_value(s.audit, env);
+        } catch (const usage_error& e) {
+            throw usage_error(std::string("CAPTURE_SYSLOG: ") + e.what());
+        }
+    }
+    if (const char* env = std::getenv("CAPTURE_SYSLOG_SOCKET"); env && *env) s.audit.socket_path = env;
+    if (s.dir.empty()) s.dir = default_capture_dir();
+    return s;
+}
+
+}  // namespace capture

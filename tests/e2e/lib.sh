@@ -1,0 +1,51 @@
+# Shared helpers for the end-to-end tests. Source it; it sets -eu.
+#
+# Environment (set by ctest): CAPTURE_BIN (build dir holding the tools),
+# CAPTURE_SOURCE, CAPTURE_CORPUS. Exit 77 means "skipped" to ctest.
+set -euo pipefail
+: "${CAPTURE_BIN:?run through ctest (CAPTURE_BIN unset)}"
+: "${CAPTURE_SOURCE:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${CAPTURE_CORPUS:=$CAPTURE_SOURCE/../shared/corpus}"
+export PATH="$CAPTURE_BIN:$PATH"
+# No test depends on the machine's syslog unless it sets up its own listener.
+export CAPTURE_SYSLOG=off
+unset CAPTURE_DIR CAPTURE_CONF CAPTURE_SYSLOG_SOCKET
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/capture-e2e.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+FAILS=0
+CHECKS=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+need_corpus() { [ -d "$CAPTURE_CORPUS/tcpdump" ] || skip "corpus absent at $CAPTURE_CORPUS"; }
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "needs $1"; }
+
+ok() { CHECKS=$((CHECKS + 1)); echo "ok: $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL: $*" >&2; }
+
+# check_eq WHAT EXPECTED ACTUAL
+check_eq() {
+  if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi
+}
+# check_match WHAT REGEX TEXT
+check_match() {
+  if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else fail "$1: [$3] does not match /$2/"; fi
+}
+
+# run_tool: runs "$@", capturing stdout in $OUT, stderr in $ERR, status in $RC.
+run_tool() {
+  set +e
+  OUT=$("$@" 2>"$WORK/.stderr")
+  RC=$?
+  set -e
+  ERR=$(cat "$WORK/.stderr")
+}
+
+# field KEY RECORD-LINE: the value of KEY in a record line (unescaped enough for tests).
+field() { printf '%s\n' "$2" | tr '\t' '\n' | sed -n "s/^$1=//p" | head -n1; }
+
+finish() {
+  echo "$CHECKS checks, $FAILS failed"
+  [ "$FAILS" = 0 ]
+}

@@ -1,0 +1,126 @@
+// Configuration precedence (file < environment < command line) and the
+// refusal of bad lines, named by file and line.
+#include "capture/cli.hpp"
+#include "capture/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+std::string write_temp(const std::string& text) {
+    char name[] = "/tmp/capture-conf.XXXXXX";
+    int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    std::ofstream(name) << text;
+    return name;
+}
+
+void unset_capture_env() {
+    for (const char* v : {"CAPTURE_CONF", "CAPTURE_DIR", "CAPTURE_SYSLOG", "CAPTURE_SYSLOG_SOCKET"}) ::unsetenv(v);
+}
+// Each test starts and ends with none of our variables set.
+struct clean_env {
+    clean_env() { unset_capture_env(); }
+    ~clean_env() { unset_capture_env(); }
+};
+
+// Runs a tool with argv through the shared runner, collecting its streams.
+struct run_result {
+    int status;
+    std::string out, err;
+    capture::settings seen;
+};
+run_result run(std::vector<std::string> args) {
+    capture::cli::tool t("cap-test", "a test tool", "[FILE]...");
+    t.takes_operands("FILE");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    run_result r{};
+    std::ostringstream out, err;
+    // The runner writes to std::cout/cerr; capture them for the test.
+    auto* old_out = std::cout.rdbuf(out.rdbuf());
+    auto* old_err = std::cerr.rdbuf(err.rdbuf());
+    r.status = t.run(static_cast<int>(argv.size()), argv.data(), [&](capture::cli::context& ctx) {
+        r.seen = ctx.config;
+        return capture::exit_ok;
+    });
+    std::cout.rdbuf(old_out);
+    std::cerr.rdbuf(old_err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a configuration file sets the keys it names") {
+    clean_env env;
+    std::string path = write_temp("# sensor defaults\ndir = /nsm/captures\nsyslog = local3\nalgo = sha512\n");
+    capture::settings s;
+    capture::read_config_file(path, s);
+    CHECK(s.dir == "/nsm/captures");
+    CHECK(s.audit.enabled);
+    CHECK(s.audit.facility == LOG_LOCAL3);
+    CHECK(s.algo == "sha512");
+    std::remove(path.c_str());
+}
+
+TEST_CASE("unknown keys and bad values name the file and the line") {
+    clean_env env;
+    std::string path = write_temp("dir = /x\n\n# comment\ncolour = blue\n");
+    capture::settings s;
+    try {
+        capture::read_config_file(path, s);
+        FAIL("unknown key accepted");
+    } catch (const capture::usage_error& e) {
+        CHECK(std::string(e.what()).find(path + ":4:") == 0);
+        CHECK(std::string(e.what()).find("colour") != std::string::npos);
+    }
+    std::string bad = write_temp("dir = /x\nsyslog = kernel\n");
+    try {
+        capture::read_config_file(bad, s);
+        FAIL("bad facility accepted");
+    } catch (const capture::usage_error& e) {
+        CHECK(std::string(e.what()).find(bad + ":2:") == 0);
+    }
+    std::remove(path.c_str());
+    std::remove(bad.c_str());
+}
+
+TEST_CASE("precedence: file < environment < command line") {
+    clean_env env;
+    std::string path = write_temp("dir = /from/file\nsyslog = off\n");
+    ::setenv("CAPTURE_CONF", path.c_str(), 1);
+    auto from_file = run({"cap-test"});
+    REQUIRE(from_file.status == 0);
+    CHECK(from_file.seen.dir == "/from/file");
+    CHECK_FALSE(from_file.seen.audit.enabled);
+
+    ::setenv("CAPTURE_DIR", "/from/env", 1);
+    CHECK(run({"cap-test"}).seen.dir == "/from/env");
+    CHECK(run({"cap-test", "--dir", "/from/cli"}).seen.dir == "/from/cli");
+    std::remove(path.c_str());
+}
+
+TEST_CASE("the runner answers --help and --version, refuses bad options with 2") {
+    clean_env env;
+    ::setenv("CAPTURE_SYSLOG", "off", 1);
+    auto help = run({"cap-test", "--help"});
+    CHECK(help.status == 0);
+    CHECK(help.out.find("Usage: cap-test [FILE]...") == 0);
+    CHECK(help.out.find("--dir") != std::string::npos);
+    auto version = run({"cap-test", "--version"});
+    CHECK(version.out.find("cap-test (capture) ") == 0);
+    auto bad = run({"cap-test", "--no-such-option"});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("cap-test: ") == 0);
+    CHECK(bad.err.find("--no-such-option") != std::string::npos);
+    auto missing = run({"cap-test", "--config", "/nonexistent/capture.conf"});
+    CHECK(missing.status == 2);
+    CHECK(missing.err.find("/nonexistent/capture.conf: No such file or directory") != std::string::npos);
+}
