@@ -10,6 +10,7 @@
 #include "capture/config.hpp"
 #include "capture/error.hpp"
 #include "capture/output.hpp"
+#include "capture/parallel.hpp"
 #include "capture/record.hpp"
 
 #include <boost/program_options.hpp>
@@ -50,6 +51,15 @@ struct context {
         if (auto failure = audit.log(action, outcome, details)) warn(*failure);
     }
 };
+
+/// The value of --jobs: 0 or absent means the cores this process may use.
+/// Throws usage_error outside 0 to 1024.
+inline unsigned jobs(const context& ctx) {
+    if (!ctx.vm.count("jobs")) return available_cores();
+    int n = ctx.vm["jobs"].as<int>();
+    if (n < 0 || n > 1024) throw usage_error("--jobs: " + std::to_string(n) + " is not between 0 and 1024");
+    return n == 0 ? available_cores() : static_cast<unsigned>(n);
+}
 
 /// Calls each(record) for every input: the operands as paths ("-" reads
 /// records from stdin), or, with no operands, the records on stdin. A
@@ -104,6 +114,15 @@ public:
         return *this;
     }
 
+    /// Adds -j/--jobs N: how many inputs are worked on at once (default:
+    /// the cores this process may use). Read it with jobs(ctx).
+    tool& takes_jobs(const std::string& what) {
+        options_.add_options()("jobs,j", po::value<int>()->value_name("N")->default_value(
+                                             static_cast<int>(available_cores())),
+                               (what + " at once (default: the number of cores)").c_str());
+        return *this;
+    }
+
     /// Parses argv and runs body; returns the exit code for main.
     int run(int argc, char** argv, const std::function<int(context&)>& body) {
         // `cap-ls | head` must end quietly, as coreutils filters do.
@@ -133,7 +152,8 @@ public:
         for (const auto& opt : all.options()) {
             std::string shorts = opt->canonical_display_name(po::command_line_style::allow_dash_for_short);
             std::string longs = opt->canonical_display_name(po::command_line_style::allow_long);
-            if (!shorts.empty() && shorts.rfind("--", 0) != 0) names.push_back(shorts);
+            // A long-only option displays as its bare name here; keep real "-x" forms only.
+            if (shorts.size() == 2 && shorts[0] == '-' && shorts[1] != '-') names.push_back(shorts);
             names.push_back(longs);
         }
         return names;
