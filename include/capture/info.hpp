@@ -180,9 +180,23 @@ inline std::string with_thousands(std::uint64_t v) {
 }
 }  // namespace detail
 
+namespace detail {
+// A rate for people: "3.3 MiB/s (27.5 Mbit/s)".
+inline std::string rate_text(double bytes_per_second) {
+    static const char* byte_units[] = {"bytes/s", "KiB/s", "MiB/s", "GiB/s"};
+    static const char* bit_units[] = {"bit/s", "kbit/s", "Mbit/s", "Gbit/s"};
+    double bytes = bytes_per_second, bits = 8 * bytes_per_second;
+    int bu = 0, tu = 0;
+    while (bytes >= 1024 && bu < 3) bytes /= 1024, ++bu;
+    while (bits >= 1000 && tu < 3) bits /= 1000, ++tu;
+    return fixed(bytes, bu ? 1 : 0) + " " + byte_units[bu] + " (" + fixed(bits, tu ? 1 : 0) + " " + bit_units[tu] + ")";
+}
+}  // namespace detail
+
 /// The block a person reads on a terminal, in the spirit of the original
-/// `capture -sv` and of capinfos.
-inline void write_summary_human(std::ostream& out, const capture_summary& s) {
+/// `capture -sv` and of capinfos. context is the incoming record: what
+/// earlier tools found (a digest, the analyst...) is shown after the figures.
+inline void write_summary_human(std::ostream& out, const capture_summary& s, const record& context = {}) {
     auto line = [&](const char* label, const std::string& value) {
         char head[32];
         std::snprintf(head, sizeof head, "  %-21s", label);
@@ -215,8 +229,7 @@ inline void write_summary_human(std::ostream& out, const capture_summary& s) {
         line("Last packet:", format_human_time(s.last->sec) + " (" +
                                  format_iso8601(s.last->sec, s.last->nsec, digits) + ")");
         if (seconds > 0) {
-            double rate = static_cast<double>(s.data_bytes) / seconds;
-            line("Data rate:", detail::fixed(rate, 2) + " bytes/s, " + detail::fixed(8 * rate, 2) + " bits/s");
+            line("Data rate:", detail::rate_text(static_cast<double>(s.data_bytes) / seconds));
         }
     }
     if (s.packets > 0)
@@ -227,6 +240,8 @@ inline void write_summary_human(std::ostream& out, const capture_summary& s) {
         line("Odd timestamps:", detail::with_thousands(s.odd_timestamps) +
                                     " with the sub-second field out of range (carried into the seconds)");
     if (!s.error.empty()) line("Error:", s.error);
+    for (const auto& [key, value] : context.fields())
+        if (key != "file") line((key + ":").c_str(), value);
 }
 
 }  // namespace capture

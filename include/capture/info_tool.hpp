@@ -48,7 +48,7 @@ inline int run_info(cli::context& ctx) {
             }
             if (ctx.output == output_mode::human) {
                 if (!first_block) *ctx.out << '\n';
-                write_summary_human(*ctx.out, it->summary);
+                write_summary_human(*ctx.out, it->summary, it->rec);
                 first_block = false;
             } else {
                 write_record(*ctx.out, summary_record(it->summary, it->rec), ctx.output);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each for a bounded time
+# (first argument, seconds; default 45), seeded with tests/fuzz/seeds and,
+# for the capture reader, ../shared/corpus/tcpdump read in place. New inputs
+# go to a scratch directory, never into the repository or the corpus.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-45}
+command -v clang++ >/dev/null || { echo "SKIP: fuzzing needs clang++"; exit 0; }
+cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCAPTURE_FUZZ=ON \
+  -DCAPTURE_BUILD_TESTS=OFF -DCAPTURE_BUILD_BENCH=OFF -DCAPTURE_HARDENING=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" >/dev/null
+corpus_dir=${CAPTURE_CORPUS:-$PWD/../shared/corpus}/tcpdump
+scratch=$(mktemp -d /tmp/capture-fuzz.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+status=0
+for target in build-fuzz/tests/fuzz/fuzz_*; do
+  name=$(basename "$target")
+  seeds=()
+  [ -d "tests/fuzz/seeds/$name" ] && seeds+=("tests/fuzz/seeds/$name")
+  if [ "$name" = fuzz_capture_reader ]; then
+    if [ -d "$corpus_dir" ]; then seeds+=("$corpus_dir"); else echo "note: corpus absent, $name runs on its own seeds"; fi
+  fi
+  mkdir -p "$scratch/$name"
+  echo "fuzz: $name for ${seconds}s (seeds: ${seeds[*]:-none})"
+  if ! "$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+       -artifact_prefix="$scratch/" "$scratch/$name" "${seeds[@]}" >"$scratch/$name.log" 2>&1; then
+    echo "FAIL: $name found a problem:"; tail -n 60 "$scratch/$name.log"; status=1
+  else
+    grep -E '^(stat::number_of_executed_units|Done)' "$scratch/$name.log" || tail -n 2 "$scratch/$name.log"
+  fi
+done
+exit $status
