@@ -11,6 +11,7 @@
 // "TAG (NAME) = HEX" are read too.
 #pragma once
 
+#include "capture/atomic_file.hpp"
 #include "capture/cli.hpp"
 #include "capture/digest.hpp"
 #include "capture/error.hpp"
@@ -145,51 +146,6 @@ inline std::optional<checksum_entry> parse_checksum_line(std::string_view line) 
 
 namespace detail {
 
-/// The directory part of path ("." when none, "/" for the root).
-inline std::string directory_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
-}
-
-/// The last component of path.
-inline std::string base_name_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-/// Writes content to path atomically: a hidden temporary file in the same
-/// directory, created with O_EXCL|O_NOFOLLOW (never through a planted
-/// link), flushed to disk, then renamed over path. Throws error("PATH: why").
-inline void write_file_atomically(const std::string& path, std::string_view content) {
-    static std::atomic<unsigned> counter{0};
-    const std::string dir = directory_of(path);
-    const std::string base = base_name_of(path);
-    std::string temp;
-    unique_fd fd;
-    for (int attempt = 0; !fd; ++attempt) {
-        temp = dir + "/." + base + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
-        int raw = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-        if (raw >= 0) fd.reset(raw);
-        else if (errno != EEXIST || attempt == 100) throw system_failure(path);
-    }
-    auto fail = [&](int err) {
-        fd.reset();
-        ::unlink(temp.c_str());
-        return system_failure(path, err);
-    };
-    for (std::size_t done = 0; done < content.size();) {
-        ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw fail(errno);
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) throw fail(errno);
-    if (::close(fd.release()) != 0) throw fail(errno);
-    if (::rename(temp.c_str(), path.c_str()) != 0) throw fail(errno);
-}
-
 }  // namespace detail
 
 /// Where the sidecar of file goes: "FILE.ALGO" ("x.pcap.sha256").
@@ -202,7 +158,7 @@ inline std::string sidecar_path(const std::string& file, const digest_algorithm&
 /// Returns the sidecar's path. Throws error("SIDECAR: why").
 inline std::string write_sidecar(const std::string& file, const digest_algorithm& algo, const std::string& hex) {
     std::string path = sidecar_path(file, algo);
-    detail::write_file_atomically(path, checksum_line(hex, detail::base_name_of(file)) + "\n");
+    write_file_atomically(path, checksum_line(hex, file_name_of(file)) + "\n");
     return path;
 }
 
@@ -442,7 +398,7 @@ private:
     // The algorithm a checksum file's extension names ("x.pcap.sha256",
     // "hashes.md5"), or nullptr.
     const digest_algorithm* algo_of_extension(const std::string& source) {
-        std::string base = base_name_of(source);
+        std::string base = file_name_of(source);
         auto dot = base.rfind('.');
         if (dot == std::string::npos || dot == 0 || base.size() - dot > 24) return nullptr;
         std::string ext = base.substr(dot + 1);
@@ -515,7 +471,7 @@ private:
         // its own directory, so it can be checked from anywhere; any other
         // manifest relative to the current directory, as sha256sum -c does.
         if (file_algo && entry.name.find('/') == std::string::npos && source.find('/') != std::string::npos) {
-            std::string base = base_name_of(source);
+            std::string base = file_name_of(source);
             if (base == entry.name + base.substr(base.rfind('.')))
                 it->display = directory_of(source) + "/" + entry.name;
         }
