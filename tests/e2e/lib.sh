@@ -30,7 +30,8 @@ check_eq() {
 }
 # check_match WHAT REGEX TEXT
 check_match() {
-  if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else fail "$1: [$3] does not match /$2/"; fi
+  # A here-string, not a pipe: under pipefail grep -q's early exit could fail the writer.
+  if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else fail "$1: [$3] does not match /$2/"; fi
 }
 
 # run_tool: runs "$@", capturing stdout in $OUT, stderr in $ERR, status in $RC.
@@ -43,7 +44,7 @@ run_tool() {
 }
 
 # field KEY RECORD-LINE: the value of KEY in a record line (unescaped enough for tests).
-field() { printf '%s\n' "$2" | tr '\t' '\n' | sed -n "s/^$1=//p" | head -n1; }
+field() { printf '%s\n' "$2" | tr '\t' '\n' | awk -v k="$1=" 'index($0, k) == 1 && !done { print substr($0, length(k) + 1); done = 1 }'; }
 
 finish() {
   echo "$CHECKS checks, $FAILS failed"

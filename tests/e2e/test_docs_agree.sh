@@ -7,15 +7,16 @@ man_dir=$CAPTURE_SOURCE/man
 # has_spelling SPELLING TEXT: SPELLING stands alone in TEXT ("-c" is not
 # found inside "--check", nor "--dir" inside "--dirs").
 has_spelling() {
-  printf '%s\n' "$2" | grep -Eq -- "(^|[^-[:alnum:]])$1([^-[:alnum:]]|$)"
+  # A here-string, not a pipe: grep -q exits at the first match, and under
+  # pipefail the writer's SIGPIPE would turn that success into a failure.
+  grep -Eq -- "(^|[^-[:alnum:]])$1([^-[:alnum:]]|$)" <<<"$2"
 }
 # has_roff_spelling SPELLING TEXT: SPELLING written as roff must write it,
 # every '-' as '\-' ("\-\-algo"), standing alone; a font escape before it
 # (\fB\-c) is not part of a word.
 has_roff_spelling() {
   local re=${1//-/'\\-'}
-  printf '%s\n' "$2" |
-    grep -Eq -- "(^|[^-[:alnum:]\\]|\\\\f[A-Z]|\\\\f\\(..|\\\\f\\[[^]]*\\])$re([^-[:alnum:]]|$)"
+  grep -Eq -- "(^|[^-[:alnum:]\\]|\\\\f[A-Z]|\\\\f\\(..|\\\\f\\[[^]]*\\])$re([^-[:alnum:]]|$)" <<<"$2"
 }
 # option_tags PAGE: the tags of the entries in PAGE's OPTIONS section (the
 # line after each .TP or .TQ, and .IP lines): where an option is documented,
@@ -47,7 +48,7 @@ for exe in "${tools[@]}"; do
   run_tool "$exe" --list-options
   check_eq "$t --list-options exits 0" 0 "$RC"
   spellings=$OUT
-  if printf '%s\n' "$spellings" | grep -qx -- --help; then
+  if grep -qx -- --help <<<"$spellings"; then
     ok "$t --list-options lists --help"
   else
     fail "$t --list-options does not list --help: [$spellings]"
