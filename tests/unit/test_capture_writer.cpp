@@ -1,0 +1,304 @@
+// capture_writer.hpp: what is written reads back (through our reader) as
+// it was given, in pcap (us, ns) and pcapng; files appear only when
+// committed; flush() leaves a valid file; snapshot lengths follow what was
+// written; records larger than the buffer.
+#include "capture/capture_writer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace capture;
+
+namespace {
+
+// A fresh directory, removed with what is in it.
+struct temp_dir {
+    std::string path;
+    temp_dir() {
+        char templ[] = "/tmp/capture-writer-test.XXXXXX";
+        REQUIRE(::mkdtemp(templ) != nullptr);
+        path = templ;
+    }
+    ~temp_dir() {
+        for (const auto& f : entries()) ::unlink((path + "/" + f).c_str());
+        ::rmdir(path.c_str());
+    }
+    std::vector<std::string> entries() const {
+        std::vector<std::string> names;
+        if (DIR* d = ::opendir(path.c_str())) {
+            while (const dirent* e = ::readdir(d))
+                if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
+            ::closedir(d);
+        }
+        return names;
+    }
+};
+
+std::vector<std::uint8_t> payload(std::size_t n, std::uint8_t seed) {
+    std::vector<std::uint8_t> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(seed + i * 7);
+    return v;
+}
+
+struct packet {
+    timestamp ts;
+    std::uint32_t origlen;
+    std::uint32_t linktype;
+    std::vector<std::uint8_t> data;
+};
+
+std::vector<packet> read_all(const std::string& path) {
+    capture_reader r(path);
+    std::vector<packet> out;
+    packet_view p;
+    while (r.next(p))
+        out.push_back(packet{p.ts, p.origlen, r.interfaces()[p.interface].linktype,
+                             std::vector<std::uint8_t>(p.data, p.data + p.caplen)});
+    return out;
+}
+
+std::uint32_t u32_at(const std::string& path, std::size_t offset) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset));
+    std::uint32_t v = 0;
+    in.read(reinterpret_cast<char*>(&v), 4);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("pcap in microseconds reads back as written", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/out.pcap";
+    auto a = payload(60, 1), b = payload(1514, 2);
+    {
+        capture_writer w = capture_writer::to_file(path);
+        CHECK(w.add_interface(1, 65535) == 0);
+        w.write(timestamp{1700000000, 123456789}, a.data(), 60, 60);
+        w.write(timestamp{1700000001, 5000}, b.data(), 1514, 1600);
+        CHECK(w.packets() == 2);
+        w.commit();
+    }
+    capture_reader r(path);
+    CHECK(r.format() == file_format::pcap);
+    CHECK_FALSE(r.byte_swapped());
+    CHECK(r.version_major() == 2);
+    CHECK(r.version_minor() == 4);
+    CHECK(r.interfaces().at(0).linktype == 1);
+    CHECK(r.interfaces().at(0).snaplen == 65535);
+    auto got = read_all(path);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].ts == timestamp{1700000000, 123456000});  // cut to microseconds, as wiretap does
+    CHECK(got[0].data == a);
+    CHECK(got[1].ts == timestamp{1700000001, 5000});
+    CHECK(got[1].origlen == 1600);
+    CHECK(got[1].data == b);
+    CHECK(dir.entries() == std::vector<std::string>{"out.pcap"});  // no temporary file left
+}
+
+TEST_CASE("pcap in nanoseconds keeps nanoseconds", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/ns.pcap";
+    auto a = payload(42, 3);
+    writer_options o;
+    o.nanoseconds = true;
+    capture_writer w = capture_writer::to_file(path, o);
+    w.add_interface(101, 0);  // no snaplen given: 262144, as wiretap writes
+    w.write(timestamp{1, 999999999}, a.data(), 42, 42);
+    w.commit();
+    capture_reader r(path);
+    CHECK(r.format() == file_format::pcap_ns);
+    CHECK(r.interfaces().at(0).snaplen == standard_max_snaplen);
+    auto got = read_all(path);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].ts == timestamp{1, 999999999});
+    CHECK(got[0].linktype == 101);
+}
+
+TEST_CASE("pcap holds one link type, with the largest snaplen", "[writer]") {
+    temp_dir dir;
+    capture_writer w = capture_writer::to_file(dir.path + "/x.pcap");
+    w.add_interface(1, 1500);
+    CHECK(w.add_interface(1, 9000) == 0);
+    CHECK(w.pcap_snaplen() == 9000);
+    CHECK_THROWS_AS(w.add_interface(113, 65535), error);
+}
+
+TEST_CASE("pcapng: one interface block per link type and snaplen, nanoseconds, padding", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/out.pcapng";
+    writer_options o;
+    o.format = output_format::pcapng;
+    o.nanoseconds = true;
+    auto a = payload(61, 4), b = payload(3, 5), c = payload(64, 6);
+    {
+        capture_writer w = capture_writer::to_file(path, o);
+        std::uint32_t eth = w.add_interface(1, 65535);
+        std::uint32_t sll = w.add_interface(113, 262144);
+        CHECK(w.add_interface(1, 65535) == eth);
+        CHECK(w.add_interface(1, 1500) == 2);  // another snaplen: another block
+        w.write(timestamp{1700000000, 1}, a.data(), 61, 70, eth);
+        w.write(timestamp{1700000000, 2}, b.data(), 3, 3, sll);
+        w.write(timestamp{1700000003, 999999999}, c.data(), 64, 64, eth);
+        CHECK_THROWS_AS(w.write(timestamp{}, c.data(), 1, 1, 7), error);
+        w.commit();
+    }
+    capture_reader r(path);
+    CHECK(r.format() == file_format::pcapng);
+    REQUIRE(r.interfaces().size() == 3);
+    CHECK(r.interfaces()[0].linktype == 1);
+    CHECK(r.interfaces()[1].linktype == 113);
+    CHECK(r.interfaces()[2].snaplen == 1500);
+    CHECK(r.interfaces()[0].ts_digits == 9);
+    auto got = read_all(path);
+    REQUIRE(got.size() == 3);
+    CHECK(got[0].ts == timestamp{1700000000, 1});
+    CHECK(got[0].origlen == 70);
+    CHECK(got[0].data == a);
+    CHECK(got[1].linktype == 113);
+    CHECK(got[1].data == b);
+    CHECK(got[2].ts == timestamp{1700000003, 999999999});
+    CHECK(got[2].data == c);
+}
+
+TEST_CASE("pcapng in microseconds needs no if_tsresol", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/us.pcapng";
+    writer_options o;
+    o.format = output_format::pcapng;
+    auto a = payload(10, 7);
+    capture_writer w = capture_writer::to_file(path, o);
+    w.write(timestamp{5, 7000}, a.data(), 10, 10, w.add_interface(1, 0));
+    w.commit();
+    capture_reader r(path);
+    CHECK(r.interfaces().at(0).ts_digits == 6);
+    CHECK(read_all(path).at(0).ts == timestamp{5, 7000});
+}
+
+TEST_CASE("nothing appears under the final name until commit; abandon removes the temporary", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/late.pcap";
+    auto a = payload(100, 8);
+    {
+        capture_writer w = capture_writer::to_file(path);
+        const std::string temp = w.temp_path();
+        CHECK(temp.rfind(dir.path + "/.late.pcap.", 0) == 0);
+        CHECK(temp.size() == dir.path.size() + std::string("/.late.pcap.XXXXXX").size());
+        struct stat st {};
+        REQUIRE(::lstat(temp.c_str(), &st) == 0);
+        mode_t mask = ::umask(0);
+        ::umask(mask);
+        CHECK((st.st_mode & 0777) == (0640 & ~mask));
+        w.add_interface(1, 65535);
+        w.write(timestamp{1, 0}, a.data(), 100, 100);
+        w.flush();
+        CHECK(::access(path.c_str(), F_OK) != 0);
+        // Flushed: the partial file is a valid capture already.
+        CHECK(read_all(temp).size() == 1);
+        // Destroyed without commit: the temporary goes.
+    }
+    CHECK(dir.entries().empty());
+}
+
+TEST_CASE("flush raises the snaplen to the largest caplen written", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/snap.pcap";
+    auto big = payload(3000, 9);
+    capture_writer w = capture_writer::to_file(path);
+    w.add_interface(1, 1500);
+    w.write(timestamp{1, 0}, big.data(), 3000, 3000);
+    w.flush();
+    CHECK(u32_at(w.temp_path(), 16) == 3000);
+    w.commit();
+    CHECK(u32_at(path, 16) == 3000);
+    CHECK(read_all(path).at(0).data == big);
+}
+
+TEST_CASE("pcapng interface snaplen raised too", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/snap.pcapng";
+    writer_options o;
+    o.format = output_format::pcapng;
+    auto big = payload(2001, 10);
+    capture_writer w = capture_writer::to_file(path, o);
+    w.write(timestamp{1, 0}, big.data(), 2001, 2001, w.add_interface(1, 100));
+    w.flush();
+    CHECK(w.add_interface(1, 100) == 0);  // still the same interface once raised in the file
+    w.commit();
+    capture_reader r(path);
+    CHECK(r.interfaces().at(0).snaplen == 2001);
+    CHECK(read_all(path).at(0).data == big);
+}
+
+TEST_CASE("records larger than the buffer go straight through", "[writer]") {
+    temp_dir dir;
+    auto big = payload(200000, 11), small = payload(17, 12);
+    for (auto format : {output_format::pcap, output_format::pcapng}) {
+        const std::string path = dir.path + (format == output_format::pcap ? "/big.pcap" : "/big.pcapng");
+        writer_options o;
+        o.format = format;
+        o.buffer_size = 65536;
+        capture_writer w = capture_writer::to_file(path, o);
+        std::uint32_t i = w.add_interface(1, 262144);
+        w.write(timestamp{1, 0}, small.data(), 17, 17, i);
+        w.write(timestamp{2, 0}, big.data(), 200001 - 1, 200000, i);
+        w.write(timestamp{3, 0}, small.data(), 17, 17, i);
+        CHECK(w.bytes() > 200000);
+        w.commit();
+        auto got = read_all(path);
+        REQUIRE(got.size() == 3);
+        CHECK(got[0].data == small);
+        CHECK(got[1].data == big);
+        CHECK(got[2].data == small);
+    }
+}
+
+TEST_CASE("replace=false never replaces an existing file", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/exists.pcap";
+    { std::ofstream(path) << "precious"; }
+    writer_options o;
+    o.replace = false;
+    capture_writer w = capture_writer::to_file(path, o);
+    w.add_interface(1, 65535);
+    CHECK_THROWS_WITH(w.commit(), Catch::Contains(path) && Catch::Contains("exists"));
+    std::ifstream in(path);
+    std::string text;
+    std::getline(in, text);
+    CHECK(text == "precious");
+    CHECK(dir.entries() == std::vector<std::string>{"exists.pcap"});
+}
+
+TEST_CASE("replace=true replaces, and a writer that cannot create names the path", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/again.pcap";
+    { std::ofstream(path) << "old"; }
+    capture_writer w = capture_writer::to_file(path);
+    w.add_interface(1, 65535);
+    w.commit();
+    CHECK(capture_reader(path).format() == file_format::pcap);
+    CHECK_THROWS_WITH(capture_writer::to_file(dir.path + "/no/such/dir/x.pcap"),
+                      Catch::Contains("no/such/dir/x.pcap") && Catch::Contains("No such file"));
+}
+
+TEST_CASE("a writer moves without losing its file", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/moved.pcap";
+    auto a = payload(30, 13);
+    capture_writer w = capture_writer::to_file(path);
+    w.add_interface(1, 65535);
+    w.write(timestamp{1, 0}, a.data(), 30, 30);
+    capture_writer v = std::move(w);
+    v.commit();
+    CHECK(read_all(path).size() == 1);
+    CHECK(dir.entries().size() == 1);
+}
