@@ -30,6 +30,12 @@ struct settings {
     std::string algo = "sha256";       ///< default digest for cap-hash
     bool sidecar = false;              ///< cap-hash writes FILE.ALGO by default
     audit_settings audit;              ///< syslog
+    std::string interface;             ///< cap-start's default interface; empty: the first up one
+    int snaplen = 0;                   ///< cap-start's default snapshot length; 0: the whole packet
+    std::string capture_user;          ///< whom a capture runs as after opening the device
+    std::string capture_group;         ///< the group of capture files; empty: the user's group
+    std::string max_duration = "1d";   ///< a capture without --duration ends after this ("0": never)
+    std::string stale_age = "1d";      ///< cap-ls marks running captures older than this stale
 };
 
 /// The system-wide configuration file.
@@ -53,7 +59,13 @@ inline boost::program_options::options_description config_file_keys() {
         ("algo", po::value<std::string>(), "default digest for cap-hash")
         ("sidecar", po::value<bool>(), "cap-hash writes sidecar files by default")
         ("syslog", po::value<std::string>(), "syslog facility, or off")
-        ("syslog-socket", po::value<std::string>(), "local syslog socket");
+        ("syslog-socket", po::value<std::string>(), "local syslog socket")
+        ("interface", po::value<std::string>(), "cap-start's default interface")
+        ("snaplen", po::value<int>(), "cap-start's default snapshot length")
+        ("user", po::value<std::string>(), "user a capture runs as once the device is open")
+        ("group", po::value<std::string>(), "group of capture files")
+        ("max-duration", po::value<std::string>(), "default maximum duration of a capture")
+        ("stale-age", po::value<std::string>(), "age after which cap-ls marks a capture stale");
     return keys;
 }
 
@@ -106,6 +118,12 @@ inline void read_config_file(const std::string& path, settings& s) {
         if (vm.count("sidecar")) s.sidecar = vm["sidecar"].as<bool>();
         if (vm.count("syslog")) detail::apply_syslog_value(s.audit, vm["syslog"].as<std::string>());
         if (vm.count("syslog-socket")) s.audit.socket_path = vm["syslog-socket"].as<std::string>();
+        if (vm.count("interface")) s.interface = vm["interface"].as<std::string>();
+        if (vm.count("snaplen")) s.snaplen = vm["snaplen"].as<int>();
+        if (vm.count("user")) s.capture_user = vm["user"].as<std::string>();
+        if (vm.count("group")) s.capture_group = vm["group"].as<std::string>();
+        if (vm.count("max-duration")) s.max_duration = vm["max-duration"].as<std::string>();
+        if (vm.count("stale-age")) s.stale_age = vm["stale-age"].as<std::string>();
     } catch (const po::error_with_option_name& e) {
         std::string option = e.get_option_name();
         while (!option.empty() && option.front() == '-') option.erase(0, 1);

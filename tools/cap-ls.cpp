@@ -1,0 +1,10 @@
+// cap-ls: list running captures and pulls (--all: finished ones too; --report: totals) (see cap-ls(1)).
+#include "capture/ls_tool.hpp"
+
+int main(int argc, char** argv) {
+    capture::cli::tool tool("cap-ls",
+                            "List running captures and pulls (--all: finished ones too; --report: totals).",
+                            "[OPTION]...");
+    capture::declare_ls_options(tool);
+    return tool.run(argc, argv, capture::run_ls);
+}
