@@ -7,6 +7,7 @@
 // and says "OK" on a pipe, and only then does cap-start return.
 #pragma once
 
+#include "capture/atomic_file.hpp"
 #include "capture/cli.hpp"
 #include "capture/live_capture.hpp"
 #include "capture/naming.hpp"
@@ -17,11 +18,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -143,6 +147,54 @@ inline std::string hint_for(int err, const run_as* who) {
 }
 
 }  // namespace detail
+
+/// The cap-pull command line that -R runs: the same analyst, description
+/// and expression, from --since (or the archive's beginning) up to the
+/// moment the live capture started, so the two files meet without a gap.
+inline std::vector<std::string> past_pull_arguments(const cli::context& ctx, const record& started) {
+    std::vector<std::string> args{"cap-pull", "-a", started.get("analyst"), "-d", started.get("desc"),
+                                  "-e", started.get("expr"), "--until=" + started.get("started")};
+    if (ctx.vm.count("since")) args.push_back("--since=" + ctx.vm["since"].as<std::string>());
+    if (ctx.vm.count("archive"))
+        for (const auto& dir : ctx.vm["archive"].as<std::vector<std::string>>()) args.insert(args.end(), {"-r", dir});
+    if (ctx.vm.count("dir")) args.push_back("--dir=" + ctx.vm["dir"].as<std::string>());
+    if (ctx.vm.count("config")) args.push_back("--config=" + ctx.vm["config"].as<std::string>());
+    if (ctx.vm.count("no-syslog")) args.push_back("--no-syslog");
+    if (ctx.vm.count("json")) args.push_back("--json");
+    else if (ctx.output == output_mode::records) args.push_back("--records");
+    else args.push_back("--human");
+    return args;
+}
+
+/// Runs cap-pull for -R, as git runs its sub-commands: the cap-pull that
+/// sits beside this cap-start, in the foreground, writing to the same
+/// stdout, so the pull keeps its own progress, signals, record and audit
+/// line. Returns its exit status (1 when it could not be run).
+inline int run_past_pull(const cli::context& ctx, const record& started) {
+    std::vector<std::string> args = past_pull_arguments(ctx, started);
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    std::string program = "cap-pull";
+    if (n > 0) program = directory_of(std::string(self, static_cast<std::size_t>(n))) + "/cap-pull";
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ctx.warn("cannot run cap-pull for -R: " + errno_text(errno));
+        return exit_failure;
+    }
+    if (pid == 0) {
+        ::execv(program.c_str(), argv.data());
+        ::execvp("cap-pull", argv.data());  // installed elsewhere on PATH
+        std::fprintf(stderr, "%s: cannot run cap-pull for -R: %s\n", ctx.tool.c_str(), std::strerror(errno));
+        ::_exit(exit_failure);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : exit_failure;
+}
 
 /// Runs cap-start; returns the exit code (in the detached capture it never
 /// returns: that process ends with _exit once the capture is over).
@@ -327,7 +379,9 @@ inline int run_start(cli::context& ctx) {
     go_write.reset();
     if (ctx.output == output_mode::human) *ctx.out << "Started: " << started->get("file") << '\n';
     else write_record(*ctx.out, *started, ctx.output);
-    return exit_ok;
+    if (!ctx.vm.count("past")) return exit_ok;
+    ctx.out->flush();
+    return run_past_pull(ctx, *started);
 }
 
 /// Declares cap-start's own options on tool.
@@ -344,7 +398,11 @@ inline void declare_start_options(cli::tool& tool) {
         ("max-size", po::value<std::string>()->value_name("SIZE"), "stop before the file grows beyond SIZE (500K, 100M, 2G)")
         ("count,c", po::value<long long>()->value_name("N"), "stop after N packets")
         ("buffer-size,B", po::value<std::string>()->value_name("SIZE"), "the kernel's capture buffer (default 32M)")
-        ("no-promiscuous,p", "do not put the interface into promiscuous mode");
+        ("no-promiscuous,p", "do not put the interface into promiscuous mode")
+        ("past,R", "also pull the same traffic from the archive, up to the start (runs cap-pull)")
+        ("archive,r", po::value<std::vector<std::string>>()->value_name("DIR")->composing(),
+         "with -R: an archive directory (repeatable; default: the 'archive' configuration key)")
+        ("since", po::value<std::string>()->value_name("TIME"), "with -R: pull from TIME on (default: all of the archive)");
 }
 
 }  // namespace capture
