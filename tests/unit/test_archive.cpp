@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <boost/filesystem/operations.hpp>
 
 #include <sys/stat.h>
@@ -29,15 +31,7 @@ struct utc_zone {
 };
 const utc_zone in_utc;
 
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char t[] = "/tmp/capture-archive-test.XXXXXX";
-        REQUIRE(::mkdtemp(t));
-        path = t;
-    }
-    ~temp_dir() { boost::filesystem::remove_all(path); }
-};
+using test_support::temp_dir;
 
 // A classic pcap (microseconds, Ethernet) with one 60-byte packet per time.
 void write_pcap(const std::string& path, const std::vector<std::int64_t>& seconds, std::int64_t mtime = 0) {

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <boost/filesystem/operations.hpp>
 
 #include <sys/stat.h>
@@ -13,21 +15,8 @@
 #include <sstream>
 
 namespace {
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char t[] = "/tmp/capture-atomic.XXXXXX";
-        REQUIRE(::mkdtemp(t));
-        path = t;
-    }
-    ~temp_dir() { boost::filesystem::remove_all(path); }
-};
+using test_support::slurp;
+using test_support::temp_dir;
 }  // namespace
 
 TEST_CASE("path pieces") {

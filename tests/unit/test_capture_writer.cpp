@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <sys/stat.h>
 #include <dirent.h>
 #include <unistd.h>
@@ -21,27 +23,7 @@ using namespace capture;
 namespace {
 
 // A fresh directory, removed with what is in it.
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char templ[] = "/tmp/capture-writer-test.XXXXXX";
-        REQUIRE(::mkdtemp(templ) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        for (const auto& f : entries()) ::unlink((path + "/" + f).c_str());
-        ::rmdir(path.c_str());
-    }
-    std::vector<std::string> entries() const {
-        std::vector<std::string> names;
-        if (DIR* d = ::opendir(path.c_str())) {
-            while (const dirent* e = ::readdir(d))
-                if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
-            ::closedir(d);
-        }
-        return names;
-    }
-};
+using test_support::temp_dir;
 
 std::vector<std::uint8_t> payload(std::size_t n, std::uint8_t seed) {
     std::vector<std::uint8_t> v(n);

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,20 +20,7 @@ using namespace capture;
 namespace {
 
 // A private directory removed at the end of the test.
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char pattern[] = "/tmp/capture-test-digest.XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        path = pattern;
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-    std::string file(const std::string& name, const std::string& content) const {
-        std::string p = path + "/" + name;
-        std::ofstream(p, std::ios::binary) << content;
-        return p;
-    }
-};
+using test_support::temp_dir;
 
 struct vector_case {
     const char* algo;

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -27,26 +29,7 @@ using namespace capture;
 
 namespace {
 
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char pattern[] = "/tmp/capture-test-hash.XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        path = pattern;
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-    std::string file(const std::string& name, const std::string& content) const {
-        std::string p = path + "/" + name;
-        std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
-        return p;
-    }
-    std::vector<std::string> names() const {
-        std::vector<std::string> out;
-        for (const auto& e : std::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
-        std::sort(out.begin(), out.end());
-        return out;
-    }
-};
+using test_support::temp_dir;
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -294,13 +277,13 @@ TEST_CASE("sidecar files are written atomically in sha256sum's format", "[hash]"
     CHECK(r.status == exit_ok);
     CHECK(read_file(a + ".sha256") ==
           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a b.pcap\n");
-    CHECK(dir.names() == std::vector<std::string>{"a b.pcap", "a b.pcap.sha256"});  // no temporary left
+    CHECK(dir.entries() == std::vector<std::string>{"a b.pcap", "a b.pcap.sha256"});  // no temporary left
 
     // FILE.ALGO for another digest; an old sidecar is replaced.
     run({{{"sidecar", ""}, {"algo", "sha3-256"}}, {a}, ""});
     CHECK(read_file(a + ".sha3-256").size() == 64 + 2 + 8 + 1);
     run({{{"sidecar", ""}}, {a}, ""});
-    CHECK(dir.names().size() == 3);
+    CHECK(dir.entries().size() == 3);
 
     // A symbolic link planted where the sidecar goes is replaced, not followed.
     std::string victim = dir.file("victim", "keep");

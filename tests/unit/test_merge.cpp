@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -21,32 +23,7 @@ using namespace capture;
 
 namespace {
 
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char templ[] = "/tmp/capture-merge-test.XXXXXX";
-        REQUIRE(::mkdtemp(templ) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        if (DIR* d = ::opendir(path.c_str())) {
-            while (const dirent* e = ::readdir(d))
-                if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-                    ::unlink((path + "/" + e->d_name).c_str());
-            ::closedir(d);
-        }
-        ::rmdir(path.c_str());
-    }
-    std::size_t count() const {
-        std::size_t n = 0;
-        if (DIR* d = ::opendir(path.c_str())) {
-            while (const dirent* e = ::readdir(d))
-                n += std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0;
-            ::closedir(d);
-        }
-        return n;
-    }
-};
+using test_support::temp_dir;
 
 // A packet as the tests see it: its time and a tag (input, number) in its bytes.
 struct pkt {
@@ -208,7 +185,7 @@ TEST_CASE("a tree merge (more inputs than max_open) keeps the order and cleans u
             auto got = merged(paths, dir.path + "/out.pcap", s);
             INFO("max_open " << max_open << " later_first " << later);
             CHECK(got == reference_merge(contents, later));
-            CHECK(dir.count() == 12);  // the 11 inputs and the output: no part file left
+            CHECK(dir.entries().size() == 12);  // the 11 inputs and the output: no part file left
         }
 }
 

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <boost/filesystem/operations.hpp>
 
 #include <utime.h>
@@ -32,15 +34,7 @@ struct utc_zone {
 };
 const utc_zone in_utc;
 
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char t[] = "/tmp/capture-pull-test.XXXXXX";
-        REQUIRE(::mkdtemp(t));
-        path = t;
-    }
-    ~temp_dir() { boost::filesystem::remove_all(path); }
-};
+using test_support::temp_dir;
 
 // One packet: its time (us) and the last octet of its IPv4 source.
 struct pkt {

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,18 +16,7 @@
 
 namespace {
 
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char tmpl[] = "/tmp/capture-registry.XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~temp_dir() {
-        int rc = std::system(("rm -rf '" + path + "'").c_str());
-        (void)rc;
-    }
-};
+using test_support::temp_dir;
 
 capture::record sample(const std::string& dir, const std::string& id, const std::string& started) {
     return capture::record{{"id", id},

@@ -1,0 +1,58 @@
+// What the unit tests share: a scratch directory that cleans up after
+// itself, and reading a file back whole.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <boost/filesystem/operations.hpp>
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace test_support {
+
+/// A fresh directory under /tmp, removed with everything in it at the end.
+struct temp_dir {
+    std::string path;
+    temp_dir() {
+        char pattern[] = "/tmp/capture-test.XXXXXX";
+        REQUIRE(::mkdtemp(pattern) != nullptr);
+        path = pattern;
+    }
+    ~temp_dir() {
+        boost::system::error_code ignored;  // a test's own failure is the message worth keeping
+        boost::filesystem::remove_all(path, ignored);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+
+    /// Writes content to NAME in the directory; returns its path.
+    std::string file(const std::string& name, const std::string& content) const {
+        std::string p = path + "/" + name;
+        std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
+        return p;
+    }
+
+    /// The names in the directory, sorted.
+    std::vector<std::string> entries() const {
+        std::vector<std::string> out;
+        for (const auto& e : boost::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
+
+/// The whole content of a file ("" when it cannot be read).
+inline std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace test_support
