@@ -8,34 +8,24 @@
 # Environment: BENCH_FILES (16 per archive), BENCH_SIZE (32M per file),
 # BENCH_RUNS (3), TMPDIR (where the archives and outputs go, one filesystem;
 # removed at the end).
-set -euo pipefail
-src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-${CAPTURE_BIN:-$src/build}}
+name=bench_merge
+source "$(dirname "$0")/lib.sh"
 files=${BENCH_FILES:-16}
 size=${BENCH_SIZE:-32M}
-runs=${BENCH_RUNS:-3}
-
-die() { echo "bench_merge: $*" >&2; exit 2; }
-cap_merge="$build/cap-merge"
-make_archive="$build/bench/make_archive"
-[ -x "$cap_merge" ] || die "no cap-merge in $build (build first)"
-[ -x "$make_archive" ] || die "no bench/make_archive in $build (build first)"
+cap_merge=$(tool cap-merge)
 command -v mergecap >/dev/null || die "needs mergecap (wireshark-common / tshark)"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-merge.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 export CAPTURE_SYSLOG=off
 
 # Two sensors, same start and rate, different traffic: their packets interleave.
-"$make_archive" --out "$work/a" --prefix sensor-a --files "$files" --size "$size" --seed 11 --quiet >/dev/null
-"$make_archive" --out "$work/b" --prefix sensor-b --files "$files" --size "$size" --seed 12 --quiet >/dev/null
+make_archive "$work/a" "$files" "$size" --prefix sensor-a --seed 11
+make_archive "$work/b" "$files" "$size" --prefix sensor-b --seed 12
 mapfile -t inputs < <(find "$work/a" "$work/b" -maxdepth 1 -type f | sort)
 total=$(cat "${inputs[@]}" | wc -c)
 
 # Warm the page cache, and check that the outputs agree (mergecap's tie order
 # for a byte-for-byte comparison; its snaplen is 262144, ours the inputs' 65535,
 # so the 24-byte headers are compared apart).
-cat "${inputs[@]}" >/dev/null
+warm "${inputs[@]}"
 sync
 mergecap -F pcap -w "$work/ref.pcap" "${inputs[@]}"
 "$cap_merge" --mergecap-order -w "$work/ours.pcap" "${inputs[@]}" >/dev/null
@@ -46,12 +36,11 @@ rm -f "$work/ref.pcap" "$work/ours.pcap"
 # runs "$@" with stdout discarded; prints "WALL CPU" seconds (CPU: user +
 # system, children included). On a shared machine the wall clock carries
 # other people's load; the CPU time says what the tool itself cost.
-seconds() {
+wall_and_cpu() {
   local TIMEFORMAT='%R %U %S' t
   t=$( { time "$@" >/dev/null; } 2>&1 )
   awk -v t="$t" 'BEGIN { split(t, f, " "); printf "%.3f %.3f\n", f[1], f[2] + f[3] }'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 cat_to() { cat "${inputs[@]}" >"$1"; }
 
 # sync before each timed run: the dirty pages of the last output (or of the
@@ -59,15 +48,15 @@ cat_to() { cat "${inputs[@]}" >"$1"; }
 peer=() ours=() floor=() peer_cpu=() ours_cpu=() floor_cpu=()
 for i in $(seq "$runs"); do
   sync
-  read -r w u < <(seconds mergecap -F pcap -w "$work/out-mergecap.pcap" "${inputs[@]}")
+  read -r w u < <(wall_and_cpu mergecap -F pcap -w "$work/out-mergecap.pcap" "${inputs[@]}")
   peer+=("$w") peer_cpu+=("$u")
   rm -f "$work/out-mergecap.pcap"
   sync
-  read -r w u < <(seconds "$cap_merge" -w "$work/out-cap-merge.pcap" "${inputs[@]}")
+  read -r w u < <(wall_and_cpu "$cap_merge" -w "$work/out-cap-merge.pcap" "${inputs[@]}")
   ours+=("$w") ours_cpu+=("$u")
   rm -f "$work/out-cap-merge.pcap"
   sync
-  read -r w u < <(seconds cat_to "$work/out-cat.pcap")
+  read -r w u < <(wall_and_cpu cat_to "$work/out-cat.pcap")
   floor+=("$w") floor_cpu+=("$u")
   rm -f "$work/out-cat.pcap"
 done
