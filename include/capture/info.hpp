@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -240,8 +241,13 @@ inline void write_summary_human(std::ostream& out, const capture_summary& s, con
         line("Odd timestamps:", detail::with_thousands(s.odd_timestamps) +
                                     " with the sub-second field out of range (carried into the seconds)");
     if (!s.error.empty()) line("Error:", s.error);
+    // What earlier tools found, less what this block has just said afresh.
+    static const char* const own_keys[] = {"file",  "format", "linktype",    "packets",     "file_bytes", "data_bytes",
+                                           "snaplen", "precision", "first",  "last",        "duration",   "bytes_per_s",
+                                           "bits_per_s", "avg_packet", "strict_order", "interfaces", "error"};
     for (const auto& [key, value] : context.fields())
-        if (key != "file") line((key + ":").c_str(), value);
+        if (std::none_of(std::begin(own_keys), std::end(own_keys), [&](const char* k) { return key == k; }))
+            line((key + ":").c_str(), value);
 }
 
 }  // namespace capture
