@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -207,6 +208,19 @@ inline int run_start(cli::context& ctx) {
         details.set("reason", why);
         ctx.log("start", outcome, details);
     };
+    // Every step before the capture exists is logged when it stops the start:
+    // "refused" for the user's mistake, "failed" for the machine's.
+    auto logged = [&](const std::function<void()>& step) {
+        try {
+            step();
+        } catch (const usage_error& e) {
+            log_failure("refused", e.what());
+            throw;
+        } catch (const error& e) {
+            log_failure("failed", e.what());
+            throw;
+        }
+    };
 
     live_settings device;
     device.interface = vm.count("interface") ? vm["interface"].as<std::string>() : ctx.config.interface;
@@ -233,7 +247,7 @@ inline int run_start(cli::context& ctx) {
     unique_pcap handle;
     start_request req;
     std::string header;
-    try {
+    logged([&] {
         if (device.interface.empty()) device.interface = default_interface();
         attempt.set("iface", device.interface);
         handle = open_live(device);
@@ -250,28 +264,16 @@ inline int run_start(cli::context& ctx) {
         attempt.set("expr", req.expression);
         apply_filter(handle.get(), req.expression, device.interface);
         header = pcap_file_header_for(handle.get());
-    } catch (const usage_error& e) {
-        log_failure("refused", e.what());
-        throw;
-    } catch (const error& e) {
-        log_failure("failed", e.what());
-        throw;
-    }
+    });
 
     bool as_root = ::geteuid() == 0;
     run_as who;
     std::string dir;
-    try {
+    logged([&] {
         if (as_root) who = resolve_run_as(ctx.config.capture_user, ctx.config.capture_group);
         ensure_capture_dir(ctx.config.dir, as_root, who.gid);
         dir = absolute_dir(ctx.config.dir);
-    } catch (const usage_error& e) {
-        log_failure("refused", e.what());
-        throw;
-    } catch (const error& e) {
-        log_failure("failed", e.what());
-        throw;
-    }
+    });
 
     record rec;
     rec.set("kind", "live");

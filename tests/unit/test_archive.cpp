@@ -23,13 +23,7 @@ using namespace capture;
 
 namespace {
 
-struct utc_zone {
-    utc_zone() {
-        ::setenv("TZ", "UTC", 1);
-        ::tzset();
-    }
-};
-const utc_zone in_utc;
+const test_support::utc_zone in_utc;
 
 using test_support::temp_dir;
 

@@ -7,6 +7,7 @@
 #include <boost/filesystem/operations.hpp>
 
 #include <stdlib.h>
+#include <time.h>
 
 #include <algorithm>
 #include <fstream>
@@ -44,6 +45,16 @@ struct temp_dir {
         for (const auto& e : boost::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
         std::sort(out.begin(), out.end());
         return out;
+    }
+};
+
+/// Constructed once per test binary (a const at namespace scope): every
+/// local time in the binary is UTC, so tests of names and windows do not
+/// depend on the machine's zone.
+struct utc_zone {
+    utc_zone() {
+        ::setenv("TZ", "UTC", 1);
+        ::tzset();
     }
 };
 
