@@ -245,9 +245,12 @@ inline void write_summary_human(std::ostream& out, const capture_summary& s, con
     static const char* const own_keys[] = {"file",  "format", "linktype",    "packets",     "file_bytes", "data_bytes",
                                            "snaplen", "precision", "first",  "last",        "duration",   "bytes_per_s",
                                            "bits_per_s", "avg_packet", "strict_order", "interfaces", "error"};
-    for (const auto& [key, value] : context.fields())
-        if (std::none_of(std::begin(own_keys), std::end(own_keys), [&](const char* k) { return key == k; }))
-            line((key + ":").c_str(), value);
+    for (const auto& field : context.fields()) {
+        // A named pair, not a structured binding: C++17 lambdas cannot capture those.
+        const std::string& key = field.first;
+        if (std::none_of(std::begin(own_keys), std::end(own_keys), [&key](const char* k) { return key == k; }))
+            line((key + ":").c_str(), field.second);
+    }
 }
 
 }  // namespace capture
