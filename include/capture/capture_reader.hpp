@@ -527,9 +527,13 @@ private:
             const std::uint8_t* body = data_ + at + 8;
             const std::uint32_t room = len - 12;  // between header and trailer
             switch (type) {
-                case detail::pcapng_epb: {
-                    if (room < 20) fail_at(at, "enhanced packet block too short (" + std::to_string(len) + " bytes)");
-                    const std::uint32_t id = detail::load32<Swap>(body);
+                case detail::pcapng_epb:
+                case detail::pcapng_pb: {
+                    // The obsolete Packet Block is an EPB whose interface id is
+                    // 16 bits (followed by a drop count): same layout otherwise.
+                    const bool enhanced = type == detail::pcapng_epb;
+                    if (room < 20) fail_at(at, block_name(type) + " too short (" + std::to_string(len) + " bytes)");
+                    const std::uint32_t id = enhanced ? detail::load32<Swap>(body) : detail::load16<Swap>(body);
                     const std::uint64_t t = std::uint64_t{detail::load32<Swap>(body + 4)} << 32 |
                                             detail::load32<Swap>(body + 8);
                     const std::uint32_t caplen = detail::load32<Swap>(body + 12);
@@ -554,17 +558,6 @@ private:
                     p.data = body + 4;
                     p.offset = at;
                     p.has_timestamp = false;
-                    pos_ = at + len;
-                    return step::packet;
-                }
-                case detail::pcapng_pb: {
-                    if (room < 20) fail_at(at, "packet block too short (" + std::to_string(len) + " bytes)");
-                    const std::uint32_t id = detail::load16<Swap>(body);
-                    const std::uint64_t t = std::uint64_t{detail::load32<Swap>(body + 4)} << 32 |
-                                            detail::load32<Swap>(body + 8);
-                    const std::uint32_t caplen = detail::load32<Swap>(body + 12);
-                    const std::uint32_t origlen = detail::load32<Swap>(body + 16);
-                    emit(p, at, id, t, caplen, origlen, body + 20, room - 20);
                     pos_ = at + len;
                     return step::packet;
                 }

@@ -31,12 +31,7 @@ using test_support::temp_dir;
 void write_pcap(const std::string& path, const std::vector<std::int64_t>& seconds, std::int64_t mtime = 0) {
     std::ofstream out(path, std::ios::binary);
     auto put32 = [&](std::uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
-    put32(0xa1b2c3d4);
-    put32(0x00040002);
-    put32(0);
-    put32(0);
-    put32(65535);
-    put32(1);
+    test_support::write_pcap_header(out);
     for (auto s : seconds) {
         put32(static_cast<std::uint32_t>(s));
         put32(0);

@@ -48,12 +48,7 @@ std::vector<std::uint8_t> frame(std::uint8_t src) {
 void write_pcap(const std::string& path, const std::vector<pkt>& packets, std::uint32_t linktype = 1) {
     std::ofstream out(path, std::ios::binary);
     auto put32 = [&](std::uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
-    put32(0xa1b2c3d4);
-    put32(0x00040002);
-    put32(0);
-    put32(0);
-    put32(65535);
-    put32(linktype);
+    test_support::write_pcap_header(out, linktype);
     for (const auto& p : packets) {
         auto f = frame(p.src);
         if (linktype == 101) f.erase(f.begin(), f.begin() + 14);

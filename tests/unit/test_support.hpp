@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -57,6 +58,13 @@ struct utc_zone {
         ::tzset();
     }
 };
+
+/// Writes the 24-byte header of a little-endian microsecond pcap file
+/// (snaplen 65535) for the test captures built by hand.
+inline void write_pcap_header(std::ostream& out, std::uint32_t linktype = 1) {
+    for (std::uint32_t v : {0xa1b2c3d4u, 0x00040002u, 0u, 0u, 65535u, linktype})
+        out.write(reinterpret_cast<const char*>(&v), 4);
+}
 
 /// The whole content of a file ("" when it cannot be read).
 inline std::string slurp(const std::string& path) {
