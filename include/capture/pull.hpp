@@ -352,25 +352,86 @@ inline bool plain_pcap_header(const mapped_file& m, plain_pcap& h) {
 // walks several files at once.
 inline constexpr std::uint64_t interleaved_release_step = std::uint64_t{1} << 19;
 
+// ---- more chains than files: segments ----
+//
+// A window of a few files leaves each worker one or two chains, and a chain
+// costs a miss per record. A file is then walked as several segments at
+// once, each from a record boundary found in the middle of the file by
+// its look (find_record_start). That boundary is a guess until checked:
+// the segment before must land on it exactly. One that is missed (a guess
+// that was wrong, which takes bytes that look like eight records in a row)
+// sends the file back to capture_reader, so the guess costs time, never
+// a packet.
+
+// A chain whose records look this alike is taken for the real one, for now.
+inline constexpr int resync_records = 8;
+// A segment is worth its guess from this size up.
+inline constexpr std::uint64_t min_segment_bytes = std::uint64_t{4} << 20;
+// How far a guess looks for a boundary before giving up on the segment.
+inline constexpr std::uint64_t resync_reach = std::uint64_t{1} << 20;
+// Chains a worker keeps in flight, files and segments together.
+inline constexpr std::size_t chains_per_worker = 8;
+
+// The first offset in [from, from + resync_reach) where resync_records
+// plausible records follow one another (lengths the link type allows,
+// fraction below a second, times within a day of the file's first packet
+// or of each other), or 0 when there is none.
+inline std::uint64_t find_record_start(const mapped_file& m, const plain_pcap& h, std::uint64_t from,
+                                       std::uint32_t first_sec) {
+    const std::uint8_t* d = m.data();
+    const std::uint64_t size = m.size();
+    const std::uint64_t stop = std::min(size, from + resync_reach);
+    auto plausible = [&](std::uint64_t at, std::uint32_t near_sec) {
+        if (size - at < 16) return false;
+        const std::uint8_t* r = d + at;
+        const std::uint32_t sec = load32<false>(r), frac = load32<false>(r + 4);
+        const std::uint32_t caplen = load32<false>(r + 8), origlen = load32<false>(r + 12);
+        const std::uint32_t gap = sec > near_sec ? sec - near_sec : near_sec - sec;
+        return caplen <= h.max_caplen && caplen <= origlen && caplen <= size - at - 16 && frac < h.frac_per_sec &&
+               gap <= 86400;
+    };
+    for (std::uint64_t at = from; at < stop; ++at) {
+        std::uint64_t q = at;
+        std::uint32_t near_sec = first_sec;
+        int n = 0;
+        for (; n < resync_records && plausible(q, near_sec); ++n) {
+            near_sec = load32<false>(d + q);
+            q += 16 + load32<false>(d + q + 8);
+        }
+        if (n == resync_records) return at;
+    }
+    return 0;
+}
+
 // Filters files [first, first + count) of the plan into out[0 .. count),
-// plain pcap files interleaved, the others (and any a record sends back)
-// through filter_file.
+// plain pcap files interleaved (in segments when they are too few), the
+// others (and any a record sends back) through filter_file.
 inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t count, const pull_request& req,
                          matcher_set& matchers, std::vector<std::unique_ptr<filtered_file>>& out,
                          pull_progress& progress, const std::atomic<bool>& stop) {
+    // One chain: a segment [pos, end) of a file, the whole file when it is not split.
     struct walk {
         filtered_file* f;
+        std::size_t k;  // the file's place in out
         plain_pcap h;
         const bpf_matcher* matcher;
         std::uint64_t pos = 24;
+        std::uint64_t end = 0;         // the next segment's start, or the file's size
+        bool last = true;              // the file's last segment: it ends where the file does
         std::uint64_t reported = 0;
+        std::uint64_t released = 0;    // pages of this segment given back
         std::uint64_t prefetched = 0;  // sparse prefetching: asked for up to here
-        bool newest = false;  // may end in a record its daemon is still writing
+        bool newest = false;           // may end in a record its daemon is still writing
         bool live = true;
+        bool reached_end = false;      // walked all of [start, end), landing on end exactly
         bool redo = false;
+        timestamp read_until{time_min, 0};
+        std::vector<pull_match> matches{};
+        std::vector<std::uint8_t> copies{};
     };
     std::vector<walk> walks;
     std::vector<std::size_t> generic;
+    std::vector<bool> redo(count, false);
     if (stop.load(std::memory_order_relaxed)) return;
     for (std::size_t k = 0; k < count; ++k) {
         filtered_file& f = *out[k];
@@ -390,11 +451,43 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
                 throw error(pf.file.path + ": interface 0 (link type " + std::to_string(h.linktype) + "): " + e.what());
             }
             f.started = true;
-            walks.push_back(walk{&f, h, m});
-            walks.back().newest = pf.file.newest;
+            walk wk{&f, k, h, m};
+            wk.end = f.map.size();
+            wk.newest = pf.file.newest;
+            walks.push_back(std::move(wk));
         } catch (const std::exception&) {
             generic.push_back(k);  // the reader says what is wrong, in its words
         }
+    }
+    // Split the files into segments while there are fewer chains than a worker keeps in flight.
+    if (!walks.empty() && walks.size() < chains_per_worker) {
+        const std::size_t per_file = (chains_per_worker + walks.size() - 1) / walks.size();
+        std::vector<walk> split;
+        for (auto& wk : walks) {
+            const mapped_file& m = wk.f->map;
+            const std::uint64_t size = m.size();
+            const std::size_t pieces = static_cast<std::size_t>(
+                std::min<std::uint64_t>(per_file, size / min_segment_bytes));
+            std::vector<std::uint64_t> starts{24};
+            if (pieces > 1 && size >= 40) {
+                const std::uint32_t first_sec = load32<false>(m.data() + 24);
+                for (std::size_t i = 1; i < pieces; ++i) {
+                    std::uint64_t at = find_record_start(m, wk.h, size / pieces * i, first_sec);
+                    if (at > starts.back()) starts.push_back(at);
+                }
+            }
+            for (std::size_t i = 0; i < starts.size(); ++i) {
+                walk s{wk.f, wk.k, wk.h, wk.matcher};
+                s.pos = starts[i];
+                s.reported = s.pos;
+                s.released = s.pos & ~std::uint64_t{4095};
+                s.last = i + 1 == starts.size();
+                s.end = s.last ? size : starts[i + 1];
+                s.newest = wk.newest && s.last;
+                split.push_back(std::move(s));
+            }
+        }
+        walks = std::move(split);
     }
     const time_window& w = req.window;
     std::size_t live = walks.size();
@@ -402,26 +495,34 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
     // With fewer than four chains in flight, asking for a line every 256
     // bytes a few KiB ahead wins back some of the latency they leave.
     const bool sparse = walks.size() < 4;
+    auto retire = [&](walk& wk) {
+        wk.live = false;
+        --live;
+    };
     while (live > 0) {
         if ((++steps & 255) == 0) {
             for (auto& wk : walks) {
                 if (!wk.live) continue;
                 progress.bytes_read.fetch_add(wk.pos - wk.reported, std::memory_order_relaxed);
                 wk.reported = wk.pos;
-                release_pages(wk.f->map, wk.f->released, wk.pos, interleaved_release_step);
+                release_pages(wk.f->map, wk.released, wk.pos, interleaved_release_step);
             }
-            progress.packet_time.store(walks.front().f->read_until.sec, std::memory_order_relaxed);
+            progress.packet_time.store(walks.front().read_until.sec, std::memory_order_relaxed);
             if (stop.load(std::memory_order_relaxed)) break;
         }
         for (auto& wk : walks) {
             if (!wk.live) continue;
-            filtered_file& f = *wk.f;
-            const std::uint8_t* d = f.map.data();
-            const std::uint64_t left = f.map.size() - wk.pos;
+            const std::uint8_t* d = wk.f->map.data();
+            if (!wk.last && wk.pos >= wk.end) {
+                retire(wk);
+                wk.reached_end = wk.pos == wk.end;  // else the next segment began at no boundary
+                if (!wk.reached_end) redo[wk.k] = true;
+                continue;
+            }
+            const std::uint64_t left = wk.end - wk.pos;
             if (left < 16) {
-                wk.live = false;
-                --live;
-                if (left == 0 || wk.newest) f.complete = true;
+                retire(wk);
+                if (left == 0 || wk.newest) wk.reached_end = true;
                 else wk.redo = true;
                 continue;
             }
@@ -429,20 +530,20 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
             const std::uint32_t sec = load32<false>(r), frac = load32<false>(r + 4);
             const std::uint32_t caplen = load32<false>(r + 8), origlen = load32<false>(r + 12);
             if (caplen > wk.h.max_caplen || caplen > left - 16 || frac >= wk.h.frac_per_sec || caplen > origlen) {
-                wk.live = false;
-                --live;
+                retire(wk);
                 // The newest file's last record, half written: as the reader would, stop before it.
                 bool cut = caplen <= wk.h.max_caplen && caplen > left - 16 && frac < wk.h.frac_per_sec &&
                            caplen <= origlen;
-                if (cut && wk.newest) f.complete = true;
-                else wk.redo = true;
+                if (cut && wk.newest) wk.reached_end = true;
+                else if (wk.last) wk.redo = true;
+                else redo[wk.k] = true;  // a record across a guessed boundary: the guess was wrong
                 continue;
             }
             const std::uint64_t next = wk.pos + 16 + caplen;
             __builtin_prefetch(d + next);
             __builtin_prefetch(d + next + 48);
             if (sparse) {
-                const std::uint64_t want = std::min<std::uint64_t>(f.map.size(), next + 8192);
+                const std::uint64_t want = std::min<std::uint64_t>(wk.end, next + 8192);
                 if (wk.prefetched < next) wk.prefetched = next;
                 for (; wk.prefetched < want; wk.prefetched += 256) __builtin_prefetch(d + wk.prefetched);
             }
@@ -451,31 +552,62 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
             p.caplen = caplen;
             p.origlen = origlen;
             p.data = r + 16;
-            f.read_until = p.ts;
+            wk.read_until = p.ts;
             wk.pos = next;
             if (!w.contains(p.ts) || !wk.matcher->matches(p)) continue;
             std::uint64_t where = static_cast<std::uint64_t>(p.data - d);
+            filtered_file& f = *wk.f;
             if (f.budget && f.budget->fetch_sub(caplen, std::memory_order_relaxed) >= caplen) {
-                where = f.copies.size() | copied_bit;
-                f.copies.insert(f.copies.end(), p.data, p.data + caplen);
+                where = wk.copies.size() | copied_bit;
+                wk.copies.insert(wk.copies.end(), p.data, p.data + caplen);
             } else if (f.budget) {
                 f.budget->fetch_add(caplen, std::memory_order_relaxed);
             }
-            f.matches.push_back(pull_match{p.ts.sec, p.ts.nsec, caplen, origlen, 0, where});
+            wk.matches.push_back(pull_match{p.ts.sec, p.ts.nsec, caplen, origlen, 0, where});
         }
     }
-    for (auto& wk : walks) {
-        filtered_file& f = *wk.f;
-        progress.bytes_read.fetch_add(wk.pos - wk.reported, std::memory_order_relaxed);
-        release_pages(f.map, f.released, f.map.size(), 0);
-        if (f.complete) progress.files_done.fetch_add(1, std::memory_order_relaxed);
+    // Each file takes its segments' matches in order, as far as they join up:
+    // all of them when every guess held, up to the first segment left
+    // unfinished when the walk was stopped.
+    for (std::size_t i = 0; i < walks.size();) {
+        filtered_file& f = *walks[i].f;
+        const std::size_t k = walks[i].k;
+        std::size_t j = i;
+        while (j < walks.size() && walks[j].k == k) ++j;
+        for (std::size_t s = i; s < j; ++s)
+            if (walks[s].redo) redo[k] = true;
+        bool joined = true;
+        for (std::size_t s = i; s < j; ++s) {
+            walk& wk = walks[s];
+            if (!redo[k]) progress.bytes_read.fetch_add(wk.pos - wk.reported, std::memory_order_relaxed);
+            if (redo[k] || !joined) {
+                if (f.budget) f.budget->fetch_add(static_cast<std::int64_t>(wk.copies.size()), std::memory_order_relaxed);
+                continue;
+            }
+            if (f.matches.empty() && f.copies.empty()) {
+                f.matches = std::move(wk.matches);
+                f.copies = std::move(wk.copies);
+            } else {
+                for (pull_match m : wk.matches) {
+                    if (m.data & copied_bit) m.data = ((m.data & ~copied_bit) + f.copies.size()) | copied_bit;
+                    f.matches.push_back(m);
+                }
+                f.copies.insert(f.copies.end(), wk.copies.begin(), wk.copies.end());
+            }
+            f.read_until = wk.read_until;
+            joined = wk.reached_end;
+            if (wk.last) f.complete = wk.reached_end;
+        }
+        if (!redo[k]) {
+            release_pages(f.map, f.released, f.map.size(), 0);
+            if (f.complete) progress.files_done.fetch_add(1, std::memory_order_relaxed);
+        }
+        i = j;
     }
+    walks.clear();  // segments' copies go before the files that redo theirs make more
     // Files the walk sent back start again, from scratch, with the reader.
     for (std::size_t k = 0; k < count; ++k) {
-        bool redo = false;
-        for (auto& wk : walks)
-            if (wk.f == out[k].get() && wk.redo) redo = true;
-        if (!redo) continue;
+        if (!redo[k]) continue;
         auto fresh = std::make_unique<filtered_file>();
         fresh->index = out[k]->index;
         fresh->budget = out[k]->budget;
