@@ -56,21 +56,6 @@ inline constexpr std::uint32_t standard_max_snaplen = 262144;
 
 namespace detail {
 
-// Writes all of n bytes; returns 0 or the errno of the failure.
-inline int write_all(int fd, const std::uint8_t* p, std::size_t n) noexcept {
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        if (w == 0) return EIO;
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return 0;
-}
-
 inline void put16(std::uint8_t* p, std::uint16_t v) noexcept { std::memcpy(p, &v, 2); }
 inline void put32(std::uint8_t* p, std::uint32_t v) noexcept { std::memcpy(p, &v, 4); }
 
@@ -376,7 +361,7 @@ private:
 
     void send(const std::uint8_t* p, std::size_t n) {
         if (closed_) throw error(path_ + ": write after close");
-        if (int err = detail::write_all(fd(), p, n)) throw system_failure(path_, err);
+        if (int err = write_fully(fd(), p, n)) throw system_failure(path_, err);
         flushed_ += n;
     }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,6 +54,24 @@ inline unique_fd open_read(const std::string& path) {
     while (fd < 0 && errno == EINTR);
     if (fd < 0) throw system_failure(path);
     return unique_fd(fd);
+}
+
+/// Writes all n bytes at p to fd, again after a signal or a short write.
+/// Returns 0, or the errno of the failure (EIO for a write of nothing).
+/// Throws nothing.
+inline int write_fully(int fd, const void* p, std::size_t n) noexcept {
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    while (n > 0) {
+        ssize_t w = ::write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (w == 0) return EIO;
+        b += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return 0;
 }
 
 /// A read-only private mapping of a whole regular file.

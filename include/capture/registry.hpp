@@ -83,16 +83,7 @@ inline std::string base_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-inline bool write_all(int fd, const std::string& text) {
-    std::size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
-}
+inline bool write_all(int fd, const std::string& text) { return write_fully(fd, text.data(), text.size()) == 0; }
 
 // A full disk has no block for a new temporary file, but the old record's
 // blocks are still there: overwriting it in place lets a capture say
