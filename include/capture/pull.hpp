@@ -4,7 +4,8 @@
 // Two stages, so that memory stays bounded however large the archive:
 //   * filtering: each worker takes a few consecutive selected files and
 //     walks them together, one record of each in turn (filter_group: plain
-//     pcap walked by us, everything else by capture_reader); packets outside
+//     pcap walked by us, in segments when the files are too few to keep
+//     eight walks going, everything else by capture_reader); packets outside
 //     the window are skipped on their header alone, the others go through
 //     the BPF program (bpf.hpp) on the mapped bytes, and what matches is
 //     noted as a 32-byte entry (time, lengths, where its bytes are), its
