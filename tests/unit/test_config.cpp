@@ -233,3 +233,66 @@ TEST_CASE("--vlan and --no-vlan override the vlan key, and exclude each other") 
     std::remove(path.c_str());
     std::remove(off.c_str());
 }
+
+namespace {
+
+const std::string example_conf = CAPTURE_SOURCE_DIR "/etc/capture.conf";
+
+// The example's lines; with uncomment, "#key = value" lines become settings.
+std::string example_text(bool uncomment) {
+    std::ifstream in(example_conf);
+    REQUIRE(in);
+    std::string line, out;
+    while (std::getline(in, line)) {
+        bool setting = line.size() > 1 && line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+                       line.find(" = ") != std::string::npos;
+        out += (uncomment && setting ? line.substr(1) : line) + "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the example capture.conf documents every key, and sets nothing as installed") {
+    clean_env env;
+    std::string text = example_text(false);
+    const auto keys = capture::config_file_keys();
+    for (const auto& option : keys.options()) {
+        INFO(option->long_name());
+        CHECK(text.find("\n#" + option->long_name() + " = ") != std::string::npos);
+    }
+    capture::settings defaults, s;
+    capture::read_config_file(example_conf, s);
+    CHECK(s.config_file == example_conf);
+    CHECK(s.dir == defaults.dir);
+    CHECK(s.archives.empty());
+    CHECK(s.links.empty());
+    CHECK(s.file_mode == defaults.file_mode);
+    CHECK(s.duration == defaults.duration);
+}
+
+TEST_CASE("the example's settings, uncommented, are valid and are the defaults they claim") {
+    clean_env env;
+    std::string path = write_temp(example_text(true));
+    capture::settings defaults, s;
+    capture::read_config_file(path, s);
+    CHECK(s.dir == "/var/lib/capture");
+    CHECK(s.archives == std::vector<std::string>{"/nsm/daemonlogger", "/nsm/dumpcap"});
+    CHECK(s.interface == "eth1");
+    CHECK(s.snaplen == 262144);
+    CHECK(s.buffer_bytes == 32u << 20);  // the built-in default of cap-start
+    CHECK(s.vlan == defaults.vlan);
+    CHECK(s.duration == defaults.duration);
+    CHECK(s.max_duration == defaults.max_duration);
+    CHECK(s.stale_age == defaults.stale_age);
+    CHECK(s.file_mode == defaults.file_mode);
+    CHECK(s.audit.enabled);
+    CHECK(s.audit.facility == defaults.audit.facility);
+    CHECK(s.audit.socket_path == defaults.audit.socket_path);
+    CHECK(s.algo == defaults.algo);
+    CHECK(s.sidecar == defaults.sidecar);
+    REQUIRE(s.links.size() == 4);
+    CHECK(s.links[0].name == "ids");
+    CHECK(s.links[0].url == "https://so.example/{hash}/hunt?q={host}");
+    std::remove(path.c_str());
+}
