@@ -21,7 +21,7 @@ ok "make dist wrote capture-$version.tar.gz"
 
 listing=$(tar -tzf "$tarball")
 check_eq "everything is under capture-$version/" "" "$(grep -v "^capture-$version/" <<<"$listing" || true)"
-files=$(sed -n "s|^capture-$version/||p" <<<"$listing" | grep -v '/$' | LC_ALL=C sort)
+files=$(sed -n "s|^capture-$version/||p" <<<"$listing" | grep -v -e '/$' -e '^$' | LC_ALL=C sort)
 tracked=$(git -C "$CAPTURE_SOURCE" ls-tree -r --name-only HEAD | LC_ALL=C sort)
 check_eq "it holds exactly what git tracks at HEAD" "$tracked" "$files"
 for f in CMakeLists.txt Makefile.dist etc/capture.conf man/cap-pull.1 man/capture.conf.5 completions/_capture \
