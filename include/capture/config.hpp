@@ -109,6 +109,7 @@ inline std::size_t config_line_of(const std::string& path, const std::string& ke
     std::ifstream in(path);
     std::string line;
     for (std::size_t n = 1; std::getline(in, line); ++n) {
+        line = line.substr(0, line.find('#'));  // as Program_options reads it
         auto eq = line.find('=');
         if (trim(line.substr(0, eq)) != key) continue;
         if (!value || (eq != std::string::npos && trim(line.substr(eq + 1)) == *value)) return n;

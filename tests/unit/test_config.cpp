@@ -186,6 +186,7 @@ TEST_CASE("a bad value of a new key names the file and its line") {
              // The second of two links is the bad one: its own line is named.
              {"link = a=https://a/{host}\nlink = b=https://b/{hots}\n", ":2: ", "unknown placeholder {hots}"},
              {"link = nourl\n", ":1: ", "'nourl' is not NAME=URL"},
+             {"# the default\n#duration = 1d\nduration = 2 days # too long\n", ":3: ", "duration: '2 days'"},
          }) {
         std::string path;
         std::string message = config_error(c.text, &path);
