@@ -61,6 +61,13 @@ inline unsigned jobs(const context& ctx) {
     return n == 0 ? available_cores() : static_cast<unsigned>(n);
 }
 
+/// Whether --vlan is wanted: --vlan, else not --no-vlan and the vlan
+/// configuration key. Throws usage_error when both options are given.
+inline bool vlan_wanted(const context& ctx) {
+    if (ctx.vm.count("vlan") && ctx.vm.count("no-vlan")) throw usage_error("--vlan and --no-vlan exclude each other");
+    return ctx.vm.count("vlan") || (ctx.config.vlan && !ctx.vm.count("no-vlan"));
+}
+
 /// Calls each(record) for every input: the operands as paths ("-" reads
 /// records from stdin), or, with no operands, the records on stdin. A
 /// malformed line is reported with its line number and skipped. Returns

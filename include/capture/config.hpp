@@ -10,13 +10,18 @@
 
 #include "capture/audit.hpp"
 #include "capture/error.hpp"
+#include "capture/file_mode.hpp"
+#include "capture/links.hpp"
+#include "capture/time_arg.hpp"
 
 #include <boost/program_options.hpp>
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,9 +39,26 @@ struct settings {
     int snaplen = 0;                   ///< cap-start's default snapshot length; 0: the whole packet
     std::string capture_user;          ///< whom a capture runs as after opening the device
     std::string capture_group;         ///< the group of capture files; empty: the user's group
-    std::string max_duration = "1d";   ///< a capture without --duration ends after this ("0": never)
+    std::uint64_t buffer_bytes = 0;    ///< cap-start's kernel capture buffer; 0: the built-in 32 MiB
+    mode_t file_mode = default_file_mode;  ///< capture files and records (directories: directory_mode_for)
+    bool vlan = false;                 ///< cap-start and cap-pull match in 802.1Q frames too unless told not to
+    std::string duration = "1d";       ///< a capture without --duration ends after this ("0": never)
+    std::string max_duration = "0";    ///< the longest a capture may be asked to run ("0": no bound)
     std::string stale_age = "1d";      ///< cap-ls marks running captures older than this stale
+    std::vector<link_template> links;  ///< URL templates of suggested alternate resources
 };
+
+/// The smallest and largest kernel capture buffers cap-start accepts.
+inline constexpr std::uint64_t min_buffer_bytes = 64 << 10, max_buffer_bytes = 1 << 30;
+
+/// The buffer size text asks for. Throws usage_error naming what outside
+/// 64K to 1G or when text is not a size.
+inline std::uint64_t parse_buffer_size(std::string_view text, std::string_view what) {
+    std::uint64_t b = parse_size(text, what);
+    if (b < min_buffer_bytes || b > max_buffer_bytes)
+        throw usage_error(std::string(what) + ": '" + std::string(text) + "' is not between 64K and 1G");
+    return b;
+}
 
 /// The system-wide configuration file.
 inline const char* system_config_path() { return "/etc/capture.conf"; }
@@ -64,24 +86,33 @@ inline boost::program_options::options_description config_file_keys() {
         ("snaplen", po::value<int>(), "cap-start's default snapshot length")
         ("user", po::value<std::string>(), "user a capture runs as once the device is open")
         ("group", po::value<std::string>(), "group of capture files")
-        ("max-duration", po::value<std::string>(), "default maximum duration of a capture")
-        ("stale-age", po::value<std::string>(), "age after which cap-ls marks a capture stale");
+        ("buffer-size", po::value<std::string>(), "cap-start's kernel capture buffer")
+        ("file-mode", po::value<std::string>(), "mode of capture files and records")
+        ("vlan", po::value<bool>(), "match expressions in 802.1Q-tagged frames too by default")
+        ("duration", po::value<std::string>(), "default duration of a capture")
+        ("max-duration", po::value<std::string>(), "longest duration a capture may be asked for")
+        ("stale-age", po::value<std::string>(), "age after which cap-ls marks a capture stale")
+        ("link", po::value<std::vector<std::string>>()->composing(), "NAME=URL template of a suggested resource (repeatable)");
     return keys;
 }
 
 namespace detail {
 
-/// The line of path on which key is set, for messages; 0 when not found.
-inline std::size_t config_line_of(const std::string& path, const std::string& key) {
+/// The line of path on which key is set (to value, when given: a
+/// repeatable key is on several lines), for messages; 0 when not found.
+inline std::size_t config_line_of(const std::string& path, const std::string& key, const std::string* value = nullptr) {
+    auto trim = [](std::string s) {
+        auto first = s.find_first_not_of(" \t\r");
+        if (first == std::string::npos) return std::string();
+        return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
+    };
     std::ifstream in(path);
     std::string line;
     for (std::size_t n = 1; std::getline(in, line); ++n) {
-        auto start = line.find_first_not_of(" \t");
-        if (start == std::string::npos) continue;
-        auto eq = line.find('=', start);
-        std::string name = line.substr(start, eq == std::string::npos ? std::string::npos : eq - start);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
-        if (name == key) return n;
+        line = line.substr(0, line.find('#'));  // as Program_options reads it
+        auto eq = line.find('=');
+        if (trim(line.substr(0, eq)) != key) continue;
+        if (!value || (eq != std::string::npos && trim(line.substr(eq + 1)) == *value)) return n;
     }
     return 0;
 }
@@ -107,33 +138,65 @@ inline void read_config_file(const std::string& path, settings& s) {
     namespace po = boost::program_options;
     std::ifstream in(path);
     if (!in) throw usage_error(path + ": " + errno_text(errno));
+    // "PATH:LINE: " for the line that sets key (to value).
+    auto where = [&path](const std::string& key, const std::string* value = nullptr) {
+        std::size_t line = detail::config_line_of(path, key, value);
+        return path + (line ? ":" + std::to_string(line) : std::string()) + ": ";
+    };
     po::variables_map vm;
     try {
         po::store(po::parse_config_file(in, config_file_keys(), false), vm);
         po::notify(vm);
-        s.config_file = path;
-        if (vm.count("dir")) s.dir = vm["dir"].as<std::string>();
-        if (vm.count("archive")) s.archives = vm["archive"].as<std::vector<std::string>>();
-        if (vm.count("algo")) s.algo = vm["algo"].as<std::string>();
-        if (vm.count("sidecar")) s.sidecar = vm["sidecar"].as<bool>();
-        if (vm.count("syslog")) detail::apply_syslog_value(s.audit, vm["syslog"].as<std::string>());
-        if (vm.count("syslog-socket")) s.audit.socket_path = vm["syslog-socket"].as<std::string>();
-        if (vm.count("interface")) s.interface = vm["interface"].as<std::string>();
-        if (vm.count("snaplen")) s.snaplen = vm["snaplen"].as<int>();
-        if (vm.count("user")) s.capture_user = vm["user"].as<std::string>();
-        if (vm.count("group")) s.capture_group = vm["group"].as<std::string>();
-        if (vm.count("max-duration")) s.max_duration = vm["max-duration"].as<std::string>();
-        if (vm.count("stale-age")) s.stale_age = vm["stale-age"].as<std::string>();
     } catch (const po::error_with_option_name& e) {
         std::string option = e.get_option_name();
         while (!option.empty() && option.front() == '-') option.erase(0, 1);
-        std::size_t line = detail::config_line_of(path, option);
-        throw usage_error(path + (line ? ":" + std::to_string(line) : std::string()) + ": " + e.what());
+        throw usage_error(where(option) + e.what());
     } catch (const po::error& e) {
         throw usage_error(path + ": " + e.what());
-    } catch (const usage_error& e) {  // only a bad syslog facility throws this
-        std::size_t line = detail::config_line_of(path, "syslog");
-        throw usage_error(path + (line ? ":" + std::to_string(line) : std::string()) + ": " + e.what());
+    }
+    // Each value is checked here, so that a mistake is reported with its
+    // line before any tool acts on it.
+    auto text = [&vm](const char* key) { return vm[key].as<std::string>(); };
+    auto checked = [&](const char* key, const std::function<void(const std::string&)>& apply) {
+        if (!vm.count(key)) return;
+        std::string value = text(key);
+        try {
+            apply(value);
+        } catch (const usage_error& e) {
+            throw usage_error(where(key, &value) + e.what());
+        }
+    };
+    s.config_file = path;
+    if (vm.count("dir")) s.dir = text("dir");
+    if (vm.count("archive")) s.archives = vm["archive"].as<std::vector<std::string>>();
+    if (vm.count("algo")) s.algo = text("algo");
+    if (vm.count("sidecar")) s.sidecar = vm["sidecar"].as<bool>();
+    checked("syslog", [&](const std::string& v) { detail::apply_syslog_value(s.audit, v); });
+    if (vm.count("syslog-socket")) s.audit.socket_path = text("syslog-socket");
+    if (vm.count("interface")) s.interface = text("interface");
+    if (vm.count("snaplen")) {
+        s.snaplen = vm["snaplen"].as<int>();
+        if (s.snaplen < 0) throw usage_error(where("snaplen") + "snaplen: must not be negative");
+    }
+    if (vm.count("user")) s.capture_user = text("user");
+    if (vm.count("group")) s.capture_group = text("group");
+    checked("buffer-size", [&](const std::string& v) { s.buffer_bytes = parse_buffer_size(v, "buffer-size"); });
+    checked("file-mode", [&](const std::string& v) { s.file_mode = parse_file_mode(v, "file-mode"); });
+    if (vm.count("vlan")) s.vlan = vm["vlan"].as<bool>();
+    for (const char* key : {"duration", "max-duration", "stale-age"})
+        checked(key, [&](const std::string& v) { parse_duration(v, key); });
+    if (vm.count("duration")) s.duration = text("duration");
+    if (vm.count("max-duration")) s.max_duration = text("max-duration");
+    if (vm.count("stale-age")) s.stale_age = text("stale-age");
+    if (vm.count("link")) {
+        s.links.clear();
+        for (const auto& value : vm["link"].as<std::vector<std::string>>()) {
+            try {
+                s.links.push_back(parse_link_template(value));
+            } catch (const usage_error& e) {
+                throw usage_error(where("link", &value) + e.what());
+            }
+        }
     }
 }
 

@@ -4,14 +4,17 @@
 
 #include "capture/cli.hpp"
 #include "capture/info.hpp"
+#include "capture/links.hpp"
 #include "capture/parallel.hpp"
 
+#include <ctime>
 #include <memory>
 #include <string>
 
 namespace capture {
 
-/// Runs cap-info over ctx's inputs; returns the exit code.
+/// Runs cap-info over ctx's inputs; returns the exit code. With -v, a
+/// record with an expression (expr) gets the suggested links too.
 inline int run_info(cli::context& ctx) {
     struct item {
         record rec;
@@ -46,12 +49,20 @@ inline int run_info(cli::context& ctx) {
                 ctx.warn(it->summary.error);
                 failed = true;
             }
+            record described = summary_record(it->summary, it->rec);
+            std::vector<resource_link> links;
+            if (ctx.verbose) {
+                links = links_for_record(ctx.config.links, described, std::time(nullptr));
+                set_links(described, links);
+                it->rec.erase("links");  // said afresh below, one link a line
+            }
             if (ctx.output == output_mode::human) {
                 if (!first_block) *ctx.out << '\n';
                 write_summary_human(*ctx.out, it->summary, it->rec);
+                write_links_human(*ctx.out, links, "  ");
                 first_block = false;
             } else {
-                write_record(*ctx.out, summary_record(it->summary, it->rec), ctx.output);
+                write_record(*ctx.out, described, ctx.output);
             }
             ctx.out->flush();
         };

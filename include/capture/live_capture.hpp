@@ -197,6 +197,7 @@ struct live_job {
     capture_limits limits;        ///< what ends it besides SIGTERM
     int timeout_ms = 100;         ///< the handle's timeout, for the final drain
     const audit_log* audit = nullptr;  ///< where its end is logged; none: not logged
+    mode_t file_mode = 0640;      ///< of its record, each time it is rewritten
 };
 
 /// Runs the capture to its end: writes the file through out, rewrites the
@@ -273,7 +274,7 @@ inline record run_live_capture(live_job& job, pcap_file_out& out) {
             update_counters();
             job.rec.set("updated", format_iso8601(std::time(nullptr)));
             try {
-                write_record_file(job.record_path, job.rec);
+                write_record_file(job.record_path, job.rec, job.file_mode);
             } catch (const error&) {
                 // The counters are news, not state: the next second tries again.
             }
@@ -312,7 +313,7 @@ inline record run_live_capture(live_job& job, pcap_file_out& out) {
     }
     try {
         dir_lock lock(detail::dir_of(job.record_path));
-        write_record_file(job.record_path, job.rec, 0640, true);
+        write_record_file(job.record_path, job.rec, job.file_mode, true);
     } catch (const error&) {
         // Nothing left to tell: cap-ls will find the process gone and say dead.
     }

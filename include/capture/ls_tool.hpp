@@ -3,6 +3,7 @@
 #pragma once
 
 #include "capture/cli.hpp"
+#include "capture/links.hpp"
 #include "capture/registry.hpp"
 #include "capture/time_arg.hpp"
 #include "capture/time_format.hpp"
@@ -64,8 +65,10 @@ inline std::string human_line(const listed_capture& c) {
     return line;
 }
 
-/// The verbose block of the original tool, for a person.
-inline void write_verbose_block(std::ostream& out, const listed_capture& c) {
+/// The verbose block of the original tool, for a person, ending with the
+/// suggested links when there are any.
+inline void write_verbose_block(std::ostream& out, const listed_capture& c,
+                                const std::vector<resource_link>& links = {}) {
     const record& r = c.rec;
     std::string file = r.get("file");
     struct stat st {};
@@ -98,6 +101,7 @@ inline void write_verbose_block(std::ostream& out, const listed_capture& c) {
     if (r.get("kind") == "pull") out << "Progress: " << r.get("progress", "-") << '\n';
     if (r.has("limit")) out << "Limit: " << r.get("limit") << '\n';
     if (r.has("reason")) out << "Reason: " << r.get("reason") << '\n';
+    write_links_human(out, links);
 }
 
 /// The captures in ctx's directory: dead ones found are marked dead (and
@@ -200,12 +204,18 @@ inline int run_ls(cli::context& ctx) {
     }
 
     bool first = true;
-    for (const auto& c : shown) {
+    for (auto& c : shown) {
+        // -v: the suggested links too, made afresh from the configuration.
+        std::vector<resource_link> links;
+        if (ctx.verbose) {
+            links = links_for_record(ctx.config.links, c.rec, now);
+            set_links(c.rec, links);
+        }
         if (ctx.output != output_mode::human) {
             write_record(*ctx.out, c.rec, ctx.output);
         } else if (ctx.verbose) {
             if (!first) *ctx.out << '\n';
-            write_verbose_block(*ctx.out, c);
+            write_verbose_block(*ctx.out, c, links);
         } else {
             *ctx.out << human_line(c) << '\n';
         }

@@ -6,6 +6,7 @@
 #include "capture/audit.hpp"
 #include "capture/capture_writer.hpp"
 #include "capture/cli.hpp"
+#include "capture/file_mode.hpp"
 #include "capture/linktype.hpp"
 #include "capture/merge.hpp"
 #include "capture/naming.hpp"
@@ -131,6 +132,9 @@ inline int run_merge(cli::context& ctx) {
     settings.max_open = static_cast<std::size_t>(max_open);
     settings.later_input_first = ctx.vm.count("mergecap-order") > 0;
 
+    // What is written gets the configured file mode, whatever the umask.
+    const mode_t file_mode = ctx.config.file_mode;
+    ::umask(0777 & ~directory_mode_for(file_mode));
     std::string out_path;
     capture_writer out = [&] {
         if (to_stdout) {
@@ -142,7 +146,7 @@ inline int run_merge(cli::context& ctx) {
             out_path = ctx.vm["write"].as<std::string>();
         } else {
             const std::string& dir = ctx.config.dir;
-            if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) throw system_failure(dir);
+            if (::mkdir(dir.c_str(), directory_mode_for(file_mode)) != 0 && errno != EEXIST) throw system_failure(dir);
             out_path = dir + "/" +
                        capture_file_name(analyst, description.empty() ? "merge" : description,
                                          static_cast<std::int64_t>(std::time(nullptr)), capture_kind::merge,
@@ -153,6 +157,7 @@ inline int run_merge(cli::context& ctx) {
         settings.temp_dir = slash == std::string::npos ? "." : slash == 0 ? "/" : out_path.substr(0, slash);
         return capture_writer::to_file(out_path, options);
     }();
+    if (!out.temp_path().empty()) set_file_mode(out.temp_path(), file_mode);
 
     merge_result result;
     try {

@@ -15,6 +15,7 @@
 #include "capture/bpf.hpp"
 #include "capture/capture_writer.hpp"
 #include "capture/cli.hpp"
+#include "capture/file_mode.hpp"
 #include "capture/naming.hpp"
 #include "capture/process.hpp"
 #include "capture/pull.hpp"
@@ -64,7 +65,8 @@ inline void declare_pull_options(cli::tool& tool) {
          "write to OUT ('-': pcap on standard output) instead of a new file in the capture directory")
         ("format,F", po::value<std::string>()->value_name("FMT"),
          "pcap or pcapng (default: pcap, or pcapng when the files have several link types)")
-        ("vlan", "match the expression in 802.1Q-tagged frames too")
+        ("vlan", "match the expression in 802.1Q-tagged frames too (default: the 'vlan' configuration key)")
+        ("no-vlan", "match untagged frames only, whatever the configuration says")
         ("dry-run,n", "say which files would be read, and how long it would take; read no packets");
 }
 
@@ -191,7 +193,7 @@ inline pull_request pull_request_from(const cli::context& ctx, std::string& expr
     }
     if (!vm.count("expression") && ctx.operands.empty())
         throw usage_error("no expression: say what traffic to pull (-e 'EXPRESSION'; -e '' for all of it)");
-    req.expression = vm.count("vlan") ? vlan_expression(expression_given) : expression_given;
+    req.expression = cli::vlan_wanted(ctx) ? vlan_expression(expression_given) : expression_given;
     req.window = make_time_window(vm.count("since") ? vm["since"].as<std::string>() : "",
                                   vm.count("until") ? vm["until"].as<std::string>() : "", std::time(nullptr));
     if (vm.count("format")) {
@@ -319,7 +321,7 @@ private:
                 rec_.set("files_done", std::to_string(progress_.files_done.load()));
                 rec_.set("packets", std::to_string(progress_.packets_written.load()));
                 try {
-                    write_record_file(record_path_, rec_);
+                    write_record_file(record_path_, rec_, ctx_.config.file_mode);
                 } catch (const error&) {
                     // Progress is news, not state: the next second tries again.
                 }
@@ -379,6 +381,9 @@ inline int run_pull_tool(cli::context& ctx) {
     detail::pull_signals signals;
 
     // The output, and the symbolic link at its final name while it runs.
+    // What is written gets the configured file mode, whatever the umask.
+    const mode_t file_mode = ctx.config.file_mode;
+    ::umask(0777 & ~directory_mode_for(file_mode));
     detail::running_link link;
     std::string out_path, record_path;
     std::optional<capture_writer> out;
@@ -387,15 +392,17 @@ inline int run_pull_tool(cli::context& ctx) {
     } else if (ctx.vm.count("write")) {
         out_path = ctx.vm["write"].as<std::string>();
         out.emplace(capture_writer::to_file(out_path, options));
+        set_file_mode(out->temp_path(), file_mode);
         struct stat st {};
         if (::lstat(out_path.c_str(), &st) != 0) link.make(file_name_of(out->temp_path()), out_path);
     } else {
         const std::string& dir = ctx.config.dir;
-        if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) throw system_failure(dir);
+        if (::mkdir(dir.c_str(), directory_mode_for(file_mode)) != 0 && errno != EEXIST) throw system_failure(dir);
         for (int n = 1;; ++n) {
             std::string desc = n == 1 ? description : description + " " + std::to_string(n);
             out_path = dir + "/" + capture_file_name(analyst, desc, started, capture_kind::pull, pcapng);
             out.emplace(capture_writer::to_file(out_path, options));
+            set_file_mode(out->temp_path(), file_mode);
             if (link.make(file_name_of(out->temp_path()), out_path)) break;
             out->abandon();
             if (n >= 1000) throw error(out_path + ": File exists");
@@ -413,7 +420,7 @@ inline int run_pull_tool(cli::context& ctx) {
     rec.set("file", to_stdout ? std::string("-") : out_path);
     rec.set("desc", description);
     rec.set("expr", expression_given);
-    if (ctx.vm.count("vlan")) rec.set("vlan", "yes");
+    if (cli::vlan_wanted(ctx)) rec.set("vlan", "yes");
     if (req.window.has_since) rec.set("since", detail::window_text(req.window, true));
     if (req.window.has_until) rec.set("until", detail::window_text(req.window, false));
     std::string archives;
@@ -425,7 +432,7 @@ inline int run_pull_tool(cli::context& ctx) {
     rec.set("user", who.sudo_user.empty() ? who.user : who.sudo_user);
     rec.set("files_total", std::to_string(plan.files.size()));
     rec.set("progress", "starting, 0/" + std::to_string(plan.files.size()) + " files");
-    if (!record_path.empty()) write_record_file(record_path, rec);
+    if (!record_path.empty()) write_record_file(record_path, rec, file_mode);
 
     record details{{"id", rec.get("id")}, {"analyst", analyst}, {"file", rec.get("file")}, {"expr", expression_given}};
     for (const char* k : {"since", "until"})
@@ -484,7 +491,7 @@ inline int run_pull_tool(cli::context& ctx) {
     if (!record_path.empty()) {
         try {
             dir_lock lock(directory_of(record_path));
-            write_record_file(record_path, rec, 0640, true);
+            write_record_file(record_path, rec, file_mode, true);
         } catch (const error& e) {
             ctx.warn(e.what());
         }

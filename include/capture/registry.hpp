@@ -263,7 +263,9 @@ inline std::optional<record> mark_dead_if_gone(const registry_entry& entry) {
     current.set("state", "dead");
     current.set("ended", format_iso8601(last));
     current.set("reason", "process " + current.get("pid") + " ended without writing its final record");
-    write_record_file(entry.record_path, current, 0640, true);
+    struct stat st {};
+    mode_t mode = ::stat(entry.record_path.c_str(), &st) == 0 ? st.st_mode & 0777 : 0640;  // the capture's file mode
+    write_record_file(entry.record_path, current, mode, true);
     return current;
 }
 

@@ -8,7 +8,9 @@
 #pragma once
 
 #include "capture/atomic_file.hpp"
+#include "capture/bpf.hpp"
 #include "capture/cli.hpp"
+#include "capture/file_mode.hpp"
 #include "capture/live_capture.hpp"
 #include "capture/naming.hpp"
 #include "capture/pcap_handle.hpp"
@@ -68,10 +70,20 @@ inline std::string join_words(const std::vector<std::string>& words, std::size_t
     return out;
 }
 
-/// Creates the capture directory when it is missing: for root, mode 2770
-/// owned by root and the capture group (setgid, so files keep that
-/// group); for anyone else, 0750. Parents are made 0755. Throws error.
-inline void ensure_capture_dir(const std::string& dir, bool as_root, gid_t group) {
+/// The mode of a capture directory made for files of file_mode: as
+/// directory_mode_for, and for root also setgid and writable by the
+/// capture group (the capture, which runs as a member of it, creates its
+/// files there, and they keep that group).
+inline mode_t capture_dir_mode(mode_t file_mode, bool as_root) {
+    mode_t mode = directory_mode_for(file_mode);
+    return as_root ? mode | 02070 : mode;
+}
+
+/// Creates the capture directory when it is missing, with
+/// capture_dir_mode(file_mode, as_root) (2770 for root, 0750 for anyone
+/// else with the default 0640), owned for root by root and the capture
+/// group. Parents are made 0755. Throws error.
+inline void ensure_capture_dir(const std::string& dir, bool as_root, gid_t group, mode_t file_mode = default_file_mode) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) == 0) {
         if (!S_ISDIR(st.st_mode)) throw error(dir + ": not a directory");
@@ -82,10 +94,11 @@ inline void ensure_capture_dir(const std::string& dir, bool as_root, gid_t group
         std::string parent = dir.substr(0, slash);
         if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) throw system_failure(parent);
     }
-    if (::mkdir(dir.c_str(), as_root ? 0770 : 0750) != 0 && errno != EEXIST) throw system_failure(dir);
+    mode_t mode = capture_dir_mode(file_mode, as_root);
+    if (::mkdir(dir.c_str(), mode & 0777) != 0 && errno != EEXIST) throw system_failure(dir);
     if (as_root) {
         if (::chown(dir.c_str(), 0, group) != 0) throw system_failure(dir);
-        if (::chmod(dir.c_str(), 02770) != 0) throw system_failure(dir);
+        if (::chmod(dir.c_str(), mode) != 0) throw system_failure(dir);
     }
 }
 
@@ -149,12 +162,31 @@ inline std::string hint_for(int err, const run_as* who) {
 
 }  // namespace detail
 
+/// The seconds a capture runs for: --duration (asked) when given, else the
+/// duration key; never more than max-duration when that is set. Throws
+/// usage_error for a bad duration, or when --duration asks for more than
+/// max-duration allows (a longer default is cut to it instead).
+inline std::uint64_t capture_duration_s(const settings& config, const std::string* asked) {
+    std::uint64_t max = parse_duration(config.max_duration, "max-duration");
+    if (asked) {
+        std::uint64_t d = parse_duration(*asked, "--duration");
+        if (max && (d == 0 || d > max))
+            throw usage_error("--duration: '" + *asked + "' is beyond max-duration (" + config.max_duration +
+                              (config.config_file.empty() ? "" : ", set in " + config.config_file) + ")");
+        return d;
+    }
+    std::uint64_t d = parse_duration(config.duration, "duration");
+    return max && (d == 0 || d > max) ? max : d;
+}
+
 /// The cap-pull command line that -R runs: the same analyst, description
-/// and expression, from --since (or the archive's beginning) up to the
-/// moment the live capture started, so the two files meet without a gap.
+/// and expression (and --vlan or not), from --since (or the archive's
+/// beginning) up to the moment the live capture started, so the two files
+/// meet without a gap.
 inline std::vector<std::string> past_pull_arguments(const cli::context& ctx, const record& started) {
     std::vector<std::string> args{"cap-pull", "-a", started.get("analyst"), "-d", started.get("desc"),
-                                  "-e", started.get("expr"), "--until=" + started.get("started")};
+                                  "-e", started.get("expr"), "--until=" + started.get("started"),
+                                  started.get("vlan") == "yes" ? "--vlan" : "--no-vlan"};
     if (ctx.vm.count("since")) args.push_back("--since=" + ctx.vm["since"].as<std::string>());
     if (ctx.vm.count("archive"))
         for (const auto& dir : ctx.vm["archive"].as<std::vector<std::string>>()) args.insert(args.end(), {"-r", dir});
@@ -227,15 +259,15 @@ inline int run_start(cli::context& ctx) {
     int snaplen = vm.count("snaplen") ? vm["snaplen"].as<int>() : ctx.config.snaplen;
     if (snaplen < 0) throw usage_error("--snaplen: must not be negative");
     if (snaplen > 0) device.snaplen = snaplen;
-    if (vm.count("buffer-size")) {
-        std::uint64_t b = parse_size(vm["buffer-size"].as<std::string>(), "--buffer-size");
-        if (b < 65536 || b > (1ull << 30)) throw usage_error("--buffer-size: between 64K and 1G");
-        device.buffer_bytes = static_cast<int>(b);
-    }
+    if (vm.count("buffer-size"))
+        device.buffer_bytes = static_cast<int>(parse_buffer_size(vm["buffer-size"].as<std::string>(), "--buffer-size"));
+    else if (ctx.config.buffer_bytes)
+        device.buffer_bytes = static_cast<int>(ctx.config.buffer_bytes);
     device.promiscuous = !vm.count("no-promiscuous");
+    const bool vlan = cli::vlan_wanted(ctx);
+    const mode_t file_mode = ctx.config.file_mode;
     capture_limits limits;
-    limits.duration_s = vm.count("duration") ? parse_duration(vm["duration"].as<std::string>(), "--duration")
-                                             : parse_duration(ctx.config.max_duration, "max-duration");
+    limits.duration_s = capture_duration_s(ctx.config, vm.count("duration") ? &vm["duration"].as<std::string>() : nullptr);
     if (vm.count("max-size")) limits.max_bytes = parse_size(vm["max-size"].as<std::string>(), "--max-size");
     if (limits.max_bytes && limits.max_bytes < 24) throw usage_error("--max-size: at least 24 bytes (the file header)");
     if (vm.count("count")) {
@@ -262,7 +294,7 @@ inline int run_start(cli::context& ctx) {
         attempt.set("analyst", req.analyst);
         attempt.set("desc", req.description);
         attempt.set("expr", req.expression);
-        apply_filter(handle.get(), req.expression, device.interface);
+        apply_filter(handle.get(), vlan ? vlan_expression(req.expression) : req.expression, device.interface);
         header = pcap_file_header_for(handle.get());
     });
 
@@ -271,7 +303,7 @@ inline int run_start(cli::context& ctx) {
     std::string dir;
     logged([&] {
         if (as_root) who = resolve_run_as(ctx.config.capture_user, ctx.config.capture_group);
-        ensure_capture_dir(ctx.config.dir, as_root, who.gid);
+        ensure_capture_dir(ctx.config.dir, as_root, who.gid, file_mode);
         dir = absolute_dir(ctx.config.dir);
     });
 
@@ -281,6 +313,7 @@ inline int run_start(cli::context& ctx) {
     rec.set("analyst", req.analyst);
     rec.set("desc", req.description);
     rec.set("expr", req.expression);
+    if (vlan) rec.set("vlan", "yes");
     rec.set("iface", device.interface);
     rec.set("snaplen", std::to_string(device.snaplen));
     rec.set("user", who_started.sudo_user.empty() ? who_started.user : who_started.sudo_user);
@@ -308,20 +341,20 @@ inline int run_start(cli::context& ctx) {
         try {
             if (as_root && who.uid != 0) drop_privileges(who);
             else clear_capabilities();
-            ::umask(027);
+            ::umask(0777 & ~directory_mode_for(file_mode));
             std::int64_t started = std::time(nullptr);
             unique_fd fd;
             for (int n = 1; !fd; ++n) {
                 std::string desc = n == 1 ? req.description : req.description + " " + std::to_string(n);
                 file_path = dir + "/" + capture_file_name(req.analyst, desc, started);
-                fd.reset(::open(file_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
+                fd.reset(::open(file_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, file_mode));
                 if (!fd && (errno != EEXIST || n >= 1000)) {
                     int err = errno;
                     file_path.clear();
                     throw error(dir + ": " + errno_text(err) + detail::hint_for(err, as_root ? &who : nullptr));
                 }
             }
-            ::fchmod(fd.get(), 0640);
+            ::fchmod(fd.get(), file_mode);
             record_path = record_path_for(file_path);
             rec.set("id", new_capture_id());
             rec.set("file", file_path);
@@ -333,7 +366,7 @@ inline int run_start(cli::context& ctx) {
             install_stop_handlers();
             pcap_file_out out(std::move(fd), header);
             if (out.error()) throw error(file_path + ": " + errno_text(out.error()));
-            write_record_file(record_path, rec, 0640, true);
+            write_record_file(record_path, rec, file_mode, true);
             write_handshake(side.channel, "OK " + format_record(rec));
             side.channel.reset();
             published = true;
@@ -346,6 +379,7 @@ inline int run_start(cli::context& ctx) {
             job.limits = limits;
             job.timeout_ms = device.timeout_ms;
             job.audit = &ctx.audit;
+            job.file_mode = file_mode;
             record final_rec = run_live_capture(job, out);
             handle.reset();
             ::_exit(final_rec.get("state") == "failed" ? 1 : 0);
@@ -396,10 +430,12 @@ inline void declare_start_options(cli::tool& tool) {
         ("expression,e", po::value<std::string>()->value_name("EXPR"), "the BPF expression of the traffic to capture")
         ("interface,i", po::value<std::string>()->value_name("IFACE"), "the interface (default: configured, else the first up one)")
         ("snaplen,s", po::value<int>()->value_name("BYTES"), "bytes kept of each packet (default: all of it)")
-        ("duration", po::value<std::string>()->value_name("TIME"), "stop after TIME (90s, 30m, 2h, 1d; 0: never)")
+        ("duration", po::value<std::string>()->value_name("TIME"), "stop after TIME (90s, 30m, 2h, 1d; 0: never; default: configured, else 1d)")
         ("max-size", po::value<std::string>()->value_name("SIZE"), "stop before the file grows beyond SIZE (500K, 100M, 2G)")
         ("count,c", po::value<long long>()->value_name("N"), "stop after N packets")
-        ("buffer-size,B", po::value<std::string>()->value_name("SIZE"), "the kernel's capture buffer (default 32M)")
+        ("buffer-size,B", po::value<std::string>()->value_name("SIZE"), "the kernel's capture buffer (default: configured, else 32M)")
+        ("vlan", "match the expression in 802.1Q-tagged frames too (default: the 'vlan' configuration key)")
+        ("no-vlan", "match untagged frames only, whatever the configuration says")
         ("no-promiscuous,p", "do not put the interface into promiscuous mode")
         ("past,R", "also pull the same traffic from the archive, up to the start (runs cap-pull)")
         ("archive,r", po::value<std::vector<std::string>>()->value_name("DIR")->composing(),

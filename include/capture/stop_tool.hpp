@@ -9,6 +9,7 @@
 
 #include "capture/cli.hpp"
 #include "capture/info.hpp"
+#include "capture/links.hpp"
 #include "capture/ls_tool.hpp"
 #include "capture/registry.hpp"
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -172,7 +174,9 @@ inline int run_stop(cli::context& ctx) {
         c.started = parse_iso8601(r.get("started"));
         c.ended = parse_iso8601(r.get("ended"), std::time(nullptr));
         std::optional<capture_summary> summary;
+        std::vector<resource_link> links;
         if (ctx.verbose) {
+            links = links_for_record(ctx.config.links, r, std::time(nullptr));
             try {
                 summary = summarize_capture(r.get("file"));
                 if (!summary->error.empty()) ctx.warn(summary->error);
@@ -186,14 +190,16 @@ inline int run_stop(cli::context& ctx) {
                          << r.get("drops", "0") << " dropped)\n";
             } else {
                 if (!first) *ctx.out << '\n';
-                write_verbose_block(*ctx.out, c);
+                write_verbose_block(*ctx.out, c, links);
                 if (summary) {
                     *ctx.out << '\n';
                     write_summary_human(*ctx.out, *summary);
                 }
             }
         } else {
-            write_record(*ctx.out, summary ? summary_record(*summary, r) : r, ctx.output);
+            record shown = summary ? summary_record(*summary, r) : r;
+            if (ctx.verbose) set_links(shown, links);
+            write_record(*ctx.out, shown, ctx.output);
         }
         first = false;
         ctx.out->flush();

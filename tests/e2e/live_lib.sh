@@ -20,10 +20,10 @@ cleanup_live() {
 trap cleanup_live EXIT
 
 # free_port SLOT: a UDP port for this test, random per run within a range
-# of its own (SLOT 0..5, one per test script, each 3000 wide, up to +9 free
+# of its own (SLOT 0..6, one per test script, each 2800 wide, up to +9 free
 # above it), so tests run at once by ctest -j never see each other's
 # traffic. 10000-29999 only: test_cap_pull_live.sh uses 30000 and above.
-free_port() { echo $(( 10000 + $1 * 3000 + (RANDOM % 2500) )); }
+free_port() { echo $(( 10000 + $1 * 2800 + (RANDOM % 2500) )); }
 
 # send_udp PORT COUNT [TEXT]: COUNT datagrams to 127.0.0.1:PORT.
 send_udp() {

@@ -270,6 +270,10 @@ fi
 if [ -x "$CAPTURE_BIN/cap-start" ]; then
   each_mode "cap-start -a gives the analysts" "cap-start -a " "alice grant"
   each_mode "cap-start's first operand is an analyst" "cap-start -i lo " "alice grant"
+  each_mode "cap-start --no-v gives --no-vlan" "cap-start --no-v" "--no-vlan"
+fi
+if [ -x "$CAPTURE_BIN/cap-pull" ]; then
+  each_mode "cap-pull --vl gives --vlan" "cap-pull --vl" "--vlan"
 fi
 
 finish || exit 1

@@ -193,6 +193,10 @@ if [ -x "$CAPTURE_BIN/cap-merge" ]; then
 fi
 if [ -x "$CAPTURE_BIN/cap-start" ]; then
   expect "cap-start -a gives the analysts" "cap-start -a " "alice grant"
+  expect "cap-start --no-v gives --no-vlan" "cap-start --no-v" "--no-vlan"
+fi
+if [ -x "$CAPTURE_BIN/cap-pull" ]; then
+  expect "cap-pull --vl gives --vlan" "cap-pull --vl" "--vlan"
 fi
 for t in cap-start cap-stop cap-pull cap-merge; do
   if [ -x "$CAPTURE_BIN/$t" ]; then

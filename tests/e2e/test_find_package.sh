@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `cmake --install` lays out the header-only library with a package config
-# that another project finds with find_package(capture) and links.
+# `cmake --install --prefix` lays out the tools, man pages, completions,
+# the example configuration and the header-only library with a package
+# config that another project finds with find_package(capture) and links.
 source "$(dirname "$0")/lib.sh"
 need_cmd cmake
 prefix="$WORK/prefix"
@@ -9,6 +10,26 @@ check_eq "headers installed" yes "$([ -f "$prefix/include/capture/record.hpp" ] 
 check_eq "package config installed" yes "$(ls "$prefix"/lib*/cmake/capture/captureConfig.cmake >/dev/null 2>&1 && echo yes)"
 check_eq "tools installed" yes "$([ -x "$prefix/bin/cap-info" ] && echo yes)"
 check_eq "man pages installed" yes "$([ -f "$prefix/share/man/man1/cap-info.1" ] && [ -f "$prefix/share/man/man5/cap-record.5" ] && echo yes)"
+
+# The whole layout, as the Debian package has it, under any prefix.
+missing=''
+for page in "$CAPTURE_SOURCE"/man/*.[1-9]; do
+  name=${page##*/}
+  dest=$prefix/share/man/man${name##*.}/$name
+  [ -f "$dest" ] || [ -f "$dest.gz" ] || missing+=" $name"
+done
+for exe in "$CAPTURE_BIN"/cap-*; do
+  [ -x "$exe" ] || continue
+  t=${exe##*/}
+  [ -x "$prefix/bin/$t" ] || missing+=" bin/$t"
+  cmp -s "$prefix/share/bash-completion/completions/$t" "$CAPTURE_SOURCE/completions/capture.bash" ||
+    missing+=" bash-completion/completions/$t"
+done
+cmp -s "$prefix/share/zsh/site-functions/_capture" "$CAPTURE_SOURCE/completions/_capture" || missing+=" zsh/site-functions/_capture"
+cmp -s "$prefix/etc/capture.conf" "$CAPTURE_SOURCE/etc/capture.conf" || missing+=" etc/capture.conf"
+check_eq "every tool, man page, completion and the example configuration is installed" "" "$missing"
+outside=$(grep -v "^$prefix/" "$CAPTURE_BIN/install_manifest.txt" || true)
+check_eq "nothing is installed outside the prefix" "" "$outside"
 
 if cmake -S "$CAPTURE_SOURCE/tests/consumer" -B "$WORK/consumer" -DCMAKE_PREFIX_PATH="$prefix" >"$WORK/consumer.log" 2>&1 &&
    cmake --build "$WORK/consumer" >>"$WORK/consumer.log" 2>&1; then

@@ -124,3 +124,176 @@ TEST_CASE("the runner answers --help and --version, refuses bad options with 2")
     CHECK(missing.status == 2);
     CHECK(missing.err.find("/nonexistent/capture.conf: No such file or directory") != std::string::npos);
 }
+
+namespace {
+
+// The message read_config_file gives for text, or "" when it is accepted.
+std::string config_error(const std::string& text, std::string* path_out = nullptr) {
+    std::string path = write_temp(text);
+    if (path_out) *path_out = path;
+    capture::settings s;
+    std::string message;
+    try {
+        capture::read_config_file(path, s);
+    } catch (const capture::usage_error& e) {
+        message = e.what();
+    }
+    std::remove(path.c_str());
+    return message;
+}
+
+}  // namespace
+
+TEST_CASE("buffer size, file mode, vlan, durations and links are read and checked") {
+    clean_env env;
+    std::string path = write_temp(
+        "buffer-size = 128M\nfile-mode = 0660\nvlan = yes\nduration = 2h\nmax-duration = 1d\n"
+        "link = ids=https://ids.example/?q={host}\nlink = pdns=https://pdns.example/{host}\n");
+    capture::settings s;
+    CHECK(s.buffer_bytes == 0);
+    CHECK(s.file_mode == 0640);
+    CHECK_FALSE(s.vlan);
+    CHECK(s.duration == "1d");
+    CHECK(s.max_duration == "0");
+    capture::read_config_file(path, s);
+    CHECK(s.buffer_bytes == 128u << 20);
+    CHECK(s.file_mode == 0660);
+    CHECK(s.vlan);
+    CHECK(s.duration == "2h");
+    CHECK(s.max_duration == "1d");
+    REQUIRE(s.links.size() == 2);
+    CHECK(s.links[0].name == "ids");
+    CHECK(s.links[1].url == "https://pdns.example/{host}");
+    std::remove(path.c_str());
+}
+
+TEST_CASE("a bad value of a new key names the file and its line") {
+    clean_env env;
+    struct bad_case {
+        std::string text;
+        std::string line;
+        std::string says;
+    };
+    for (const auto& c : std::vector<bad_case>{
+             {"dir = /x\nbuffer-size = lots\n", ":2: ", "buffer-size: 'lots' is not a size"},
+             {"buffer-size = 4K\n", ":1: ", "buffer-size: '4K' is not between 64K and 1G"},
+             {"\nfile-mode = 0777\n", ":2: ", "file-mode: '0777' must not let others write"},
+             {"file-mode = u=rw\n", ":1: ", "file-mode: 'u=rw' is not an octal mode"},
+             {"# x\n\n\nvlan = perhaps\n", ":4: ", "vlan"},
+             {"duration = soon\n", ":1: ", "duration: 'soon' is not a duration"},
+             {"stale-age = 1d\nmax-duration = 3x\n", ":2: ", "max-duration: '3x' is not a duration"},
+             {"snaplen = -5\n", ":1: ", "snaplen: must not be negative"},
+             // The second of two links is the bad one: its own line is named.
+             {"link = a=https://a/{host}\nlink = b=https://b/{hots}\n", ":2: ", "unknown placeholder {hots}"},
+             {"link = nourl\n", ":1: ", "'nourl' is not NAME=URL"},
+             {"# the default\n#duration = 1d\nduration = 2 days # too long\n", ":3: ", "duration: '2 days'"},
+         }) {
+        std::string path;
+        std::string message = config_error(c.text, &path);
+        INFO(c.text);
+        CHECK(message.find(path + c.line) == 0);
+        CHECK(message.find(c.says) != std::string::npos);
+    }
+}
+
+TEST_CASE("a bad configuration value stops a tool with exit 2") {
+    clean_env env;
+    std::string path = write_temp("syslog = off\nfile-mode = 0447\n");
+    auto r = run({"cap-test", "--config", path});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("cap-test: " + path + ":2: file-mode: '0447'") == 0);
+    std::remove(path.c_str());
+}
+
+TEST_CASE("--vlan and --no-vlan override the vlan key, and exclude each other") {
+    clean_env env;
+    std::string path = write_temp("syslog = off\nvlan = true\n");
+    ::setenv("CAPTURE_CONF", path.c_str(), 1);
+    auto vlan_of = [](std::vector<std::string> args) {
+        capture::cli::tool t("cap-test", "a test tool", "");
+        t.add_options()("vlan", "")("no-vlan", "");
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        int seen = -1;
+        std::ostringstream err;
+        auto* old_err = std::cerr.rdbuf(err.rdbuf());
+        int status = t.run(static_cast<int>(argv.size()), argv.data(), [&](capture::cli::context& ctx) {
+            seen = capture::cli::vlan_wanted(ctx) ? 1 : 0;
+            return capture::exit_ok;
+        });
+        std::cerr.rdbuf(old_err);
+        return status == 2 ? 2 : seen;
+    };
+    CHECK(vlan_of({"cap-test"}) == 1);
+    CHECK(vlan_of({"cap-test", "--no-vlan"}) == 0);
+    CHECK(vlan_of({"cap-test", "--vlan", "--no-vlan"}) == 2);
+    std::string off = write_temp("syslog = off\n");
+    ::setenv("CAPTURE_CONF", off.c_str(), 1);
+    CHECK(vlan_of({"cap-test"}) == 0);
+    CHECK(vlan_of({"cap-test", "--vlan"}) == 1);
+    std::remove(path.c_str());
+    std::remove(off.c_str());
+}
+
+namespace {
+
+const std::string example_conf = CAPTURE_SOURCE_DIR "/etc/capture.conf";
+
+// The example's lines; with uncomment, "#key = value" lines become settings.
+std::string example_text(bool uncomment) {
+    std::ifstream in(example_conf);
+    REQUIRE(in);
+    std::string line, out;
+    while (std::getline(in, line)) {
+        bool setting = line.size() > 1 && line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+                       line.find(" = ") != std::string::npos;
+        out += (uncomment && setting ? line.substr(1) : line) + "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the example capture.conf documents every key, and sets nothing as installed") {
+    clean_env env;
+    std::string text = example_text(false);
+    const auto keys = capture::config_file_keys();
+    for (const auto& option : keys.options()) {
+        INFO(option->long_name());
+        CHECK(text.find("\n#" + option->long_name() + " = ") != std::string::npos);
+    }
+    capture::settings defaults, s;
+    capture::read_config_file(example_conf, s);
+    CHECK(s.config_file == example_conf);
+    CHECK(s.dir == defaults.dir);
+    CHECK(s.archives.empty());
+    CHECK(s.links.empty());
+    CHECK(s.file_mode == defaults.file_mode);
+    CHECK(s.duration == defaults.duration);
+}
+
+TEST_CASE("the example's settings, uncommented, are valid and are the defaults they claim") {
+    clean_env env;
+    std::string path = write_temp(example_text(true));
+    capture::settings defaults, s;
+    capture::read_config_file(path, s);
+    CHECK(s.dir == "/var/lib/capture");
+    CHECK(s.archives == std::vector<std::string>{"/nsm/daemonlogger", "/nsm/dumpcap"});
+    CHECK(s.interface == "eth1");
+    CHECK(s.snaplen == 262144);
+    CHECK(s.buffer_bytes == 32u << 20);  // the built-in default of cap-start
+    CHECK(s.vlan == defaults.vlan);
+    CHECK(s.duration == defaults.duration);
+    CHECK(s.max_duration == defaults.max_duration);
+    CHECK(s.stale_age == defaults.stale_age);
+    CHECK(s.file_mode == defaults.file_mode);
+    CHECK(s.audit.enabled);
+    CHECK(s.audit.facility == defaults.audit.facility);
+    CHECK(s.audit.socket_path == defaults.audit.socket_path);
+    CHECK(s.algo == defaults.algo);
+    CHECK(s.sidecar == defaults.sidecar);
+    REQUIRE(s.links.size() == 4);
+    CHECK(s.links[0].name == "ids");
+    CHECK(s.links[0].url == "https://so.example/{hash}/hunt?q={host}");
+    std::remove(path.c_str());
+}
