@@ -46,12 +46,22 @@ private:
     int fd_ = -1;
 };
 
-/// Opens path read-only (close-on-exec). Throws error("PATH: why").
-inline unique_fd open_read(const std::string& path) {
+/// Opens path read-only (close-on-exec), with extra_flags (O_NOFOLLOW ...).
+/// Never waits: a FIFO without a writer, planted where a capture or a
+/// record is expected, would otherwise hang the open for good (the
+/// callers then refuse anything but a regular file). Reads block as
+/// usual. Throws error("PATH: why").
+inline unique_fd open_read(const std::string& path, int extra_flags = 0) {
     int fd;
-    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra_flags);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) throw system_failure(path);
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw system_failure(path, err);
+    }
     return unique_fd(fd);
 }
 

@@ -251,6 +251,7 @@ inline int run_hash_files(cli::context& ctx, const hash_options& options) {
                 struct stat st {};
                 if (::fstat(fd.get(), &st) != 0) throw system_failure(it->file);
                 if (S_ISDIR(st.st_mode)) throw error(it->file + ": " + errno_text(EISDIR));
+                if (!S_ISREG(st.st_mode)) throw error(it->file + ": not a regular file");
                 if (!options.force) {
                     if (auto why = still_being_written(it->rec, scan, st, it->file)) {
                         it->failure = *why;
