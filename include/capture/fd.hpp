@@ -46,14 +46,13 @@ private:
     int fd_ = -1;
 };
 
-/// Opens path read-only (close-on-exec), with extra_flags (O_NOFOLLOW ...).
-/// Never waits: a FIFO without a writer, planted where a capture or a
-/// record is expected, would otherwise hang the open for good (the
-/// callers then refuse anything but a regular file). Reads block as
-/// usual. Throws error("PATH: why").
-inline unique_fd open_read(const std::string& path, int extra_flags = 0) {
+/// Opens path read-only (close-on-exec). Never waits: a FIFO without a
+/// writer, planted where a capture is expected, would otherwise hang the
+/// open for good (the callers then refuse anything but a regular file).
+/// Reads block as usual. Throws error("PATH: why").
+inline unique_fd open_read(const std::string& path) {
     int fd;
-    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra_flags);
+    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) throw system_failure(path);
     int flags = ::fcntl(fd, F_GETFL);
