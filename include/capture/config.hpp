@@ -10,6 +10,7 @@
 
 #include "capture/audit.hpp"
 #include "capture/error.hpp"
+#include "capture/output.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -17,6 +18,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -71,9 +73,9 @@ inline boost::program_options::options_description config_file_keys() {
 
 namespace detail {
 
-/// The line of path on which key is set, for messages; 0 when not found.
-inline std::size_t config_line_of(const std::string& path, const std::string& key) {
-    std::ifstream in(path);
+/// The line of text on which key is set, for messages; 0 when not found.
+inline std::size_t config_line_of(const std::string& text, const std::string& key) {
+    std::istringstream in(text);
     std::string line;
     for (std::size_t n = 1; std::getline(in, line); ++n) {
         auto start = line.find_first_not_of(" \t");
@@ -83,6 +85,16 @@ inline std::size_t config_line_of(const std::string& path, const std::string& ke
         while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
         if (name == key) return n;
     }
+    return 0;
+}
+
+/// The line of text that Boost quotes as invalid (trimmed as it trims
+/// it), for messages; 0 when not found.
+inline std::size_t config_line_holding(const std::string& text, const std::string& invalid) {
+    std::istringstream in(text);
+    std::string line;
+    for (std::size_t n = 1; std::getline(in, line); ++n)
+        if (!invalid.empty() && line.find(invalid) != std::string::npos) return n;
     return 0;
 }
 
@@ -101,17 +113,21 @@ inline void apply_syslog_value(audit_settings& audit, const std::string& value) 
 
 }  // namespace detail
 
-/// Reads a configuration file into s. Throws usage_error naming the file
-/// and the line for an unknown key, a bad value or an unreadable file.
-inline void read_config_file(const std::string& path, settings& s) {
+/// The largest configuration file read: a bound on memory, far beyond any real one.
+inline constexpr std::size_t max_config_bytes = std::size_t{1} << 20;
+
+/// Reads the text of a configuration file (name, for messages) into s.
+/// Throws usage_error naming the file and the line for an unknown key, a
+/// bad value or a line that is not "key = value".
+inline void parse_config_text(const std::string& text, const std::string& name, settings& s) {
     namespace po = boost::program_options;
-    std::ifstream in(path);
-    if (!in) throw usage_error(path + ": " + errno_text(errno));
+    std::istringstream in(text);
+    auto at_line = [&](std::size_t line) { return name + (line ? ":" + std::to_string(line) : std::string()) + ": "; };
     po::variables_map vm;
     try {
         po::store(po::parse_config_file(in, config_file_keys(), false), vm);
         po::notify(vm);
-        s.config_file = path;
+        s.config_file = name;
         if (vm.count("dir")) s.dir = vm["dir"].as<std::string>();
         if (vm.count("archive")) s.archives = vm["archive"].as<std::vector<std::string>>();
         if (vm.count("algo")) s.algo = vm["algo"].as<std::string>();
@@ -124,17 +140,41 @@ inline void read_config_file(const std::string& path, settings& s) {
         if (vm.count("group")) s.capture_group = vm["group"].as<std::string>();
         if (vm.count("max-duration")) s.max_duration = vm["max-duration"].as<std::string>();
         if (vm.count("stale-age")) s.stale_age = vm["stale-age"].as<std::string>();
+    } catch (const po::invalid_config_file_syntax& e) {
+        // Before its base class: the option name of a line that is not
+        // "key = value" is empty, the line itself is what to point at.
+        throw usage_error(at_line(detail::config_line_holding(text, e.tokens())) +
+                          "not a \"key = value\" line: '" + terminal_safe(e.tokens()) + "'");
     } catch (const po::error_with_option_name& e) {
         std::string option = e.get_option_name();
         while (!option.empty() && option.front() == '-') option.erase(0, 1);
-        std::size_t line = detail::config_line_of(path, option);
-        throw usage_error(path + (line ? ":" + std::to_string(line) : std::string()) + ": " + e.what());
+        std::size_t line = detail::config_line_of(text, option);
+        // Boost names a key under "[SECTION]" as "SECTION.KEY": point at the section.
+        if (auto dot = option.find('.'); line == 0 && dot != std::string::npos)
+            line = detail::config_line_holding(text, "[" + option.substr(0, dot) + "]");
+        throw usage_error(at_line(line) + e.what() +
+                          (option.find('.') != std::string::npos ? " (the file has no [sections])" : ""));
     } catch (const po::error& e) {
-        throw usage_error(path + ": " + e.what());
+        throw usage_error(name + ": " + e.what());
     } catch (const usage_error& e) {  // only a bad syslog facility throws this
-        std::size_t line = detail::config_line_of(path, "syslog");
-        throw usage_error(path + (line ? ":" + std::to_string(line) : std::string()) + ": " + e.what());
+        throw usage_error(at_line(detail::config_line_of(text, "syslog")) + e.what());
     }
+}
+
+/// Reads a configuration file into s. Throws usage_error naming the file
+/// (and the line) for an unknown key, a bad value, a line that is not
+/// "key = value", a file larger than max_config_bytes or an unreadable one.
+inline void read_config_file(const std::string& path, settings& s) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw usage_error(path + ": " + errno_text(errno));
+    std::string text(max_config_bytes + 1, '\0');
+    in.read(&text[0], static_cast<std::streamsize>(text.size()));
+    if (in.bad()) throw usage_error(path + ": read error");
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_config_bytes)
+        throw usage_error(path + ": larger than " + std::to_string(max_config_bytes >> 20) +
+                          " MiB: not a configuration file");
+    parse_config_text(text, path, s);
 }
 
 /// Settings from the defaults, the file and the environment (the command

@@ -92,6 +92,34 @@ TEST_CASE("unknown keys and bad values name the file and the line") {
     std::remove(bad.c_str());
 }
 
+TEST_CASE("junk in a configuration file is refused with its line, quoted safely") {
+    capture::settings s;
+    auto refusal = [&](const std::string& text) {
+        try {
+            capture::parse_config_text(text, "/etc/capture.conf", s);
+        } catch (const capture::usage_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(refusal("dir = /x\njunk line here\n") ==
+          "/etc/capture.conf:2: not a \"key = value\" line: 'junk line here'");
+    // Binary bytes and escape sequences come back as \xNN, never raw to a terminal.
+    using namespace std::string_literals;
+    CHECK(refusal("# ok\n\x01\x02" "binary\x1b[31m\0\n"s) ==
+          "/etc/capture.conf:2: not a \"key = value\" line: '\\x01\\x02binary\\x1b[31m\\x00'");
+    CHECK(refusal("# no sections\n[capture]\ndir = /x\n") ==
+          "/etc/capture.conf:2: unrecognised option 'capture.dir' (the file has no [sections])");
+    CHECK(refusal("snaplen = 99999999999999999999\n") ==
+          "/etc/capture.conf:1: the argument ('99999999999999999999') for option 'snaplen' is invalid");
+    CHECK(refusal("dir = /x\ndir = /y\n").find("/etc/capture.conf:1: ") == 0);
+    CHECK(refusal("syslog = off\nsyslog-socket = " + std::string(100000, 's') + "\n") == "accepted");
+
+    std::string big = write_temp(std::string(capture::max_config_bytes + 1, '#'));
+    CHECK_THROWS_WITH(capture::read_config_file(big, s), big + ": larger than 1 MiB: not a configuration file");
+    std::remove(big.c_str());
+}
+
 TEST_CASE("precedence: file < environment < command line") {
     clean_env env;
     std::string path = write_temp("dir = /from/file\nsyslog = off\n");
