@@ -15,6 +15,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -208,7 +209,16 @@ private:
             po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), ctx.vm);
             po::notify(ctx.vm);
         } catch (const po::error& e) {
-            throw usage_error(e.what());
+            std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);  // as the parser skips argv[0]
+            bool percent = std::any_of(args.begin(), args.end(),
+                                       [](const std::string& a) { return a.find('%') != std::string::npos; });
+            throw usage_error(detail::boost_message(e, percent, [&] {
+                std::vector<std::string> hidden;
+                for (const auto& a : args) hidden.push_back(detail::percent_hidden(a));
+                po::variables_map scratch;
+                po::store(po::command_line_parser(hidden).options(all).positional(positional).run(), scratch);
+                po::notify(scratch);
+            }));
         }
         if (ctx.vm.count("help")) {
             *ctx.out << "Usage: " << name_ << " " << synopsis_ << "\n" << summary_ << "\n\n"

@@ -16,6 +16,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -98,6 +99,34 @@ inline std::size_t config_line_holding(const std::string& text, const std::strin
     return 0;
 }
 
+// Boost.Program_options puts names and values into its messages by
+// replacing %value%, %canonical_option% ... until none is left, so a value
+// or a name holding such a token itself ("--snaplen %value%") makes what()
+// loop for ever. When the input holds a '%', the message is taken from the
+// same parse made again with a stand-in byte for every '%', put back in the
+// message afterwards; otherwise what() is safe as it is.
+inline constexpr char percent_stand_in = '\x1a';
+
+inline std::string percent_hidden(std::string text) {
+    std::replace(text.begin(), text.end(), '%', percent_stand_in);
+    return text;
+}
+
+/// The message of e, thrown by a parse of input that held a '%' when
+/// had_percent; reparse repeats that parse on percent_hidden() input.
+template <class Reparse>
+std::string boost_message(const boost::program_options::error& e, bool had_percent, Reparse&& reparse) {
+    if (!had_percent) return e.what();
+    try {
+        reparse();
+    } catch (const boost::program_options::error& again) {
+        std::string message = again.what();
+        std::replace(message.begin(), message.end(), percent_stand_in, '%');
+        return message;
+    }
+    return "invalid input";  // not reached: the same input fails the same way
+}
+
 /// syslog=VALUE: off/no/false turns it off; on/yes/true keeps the facility;
 /// anything else is a facility name.
 inline void apply_syslog_value(audit_settings& audit, const std::string& value) {
@@ -123,6 +152,14 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     namespace po = boost::program_options;
     std::istringstream in(text);
     auto at_line = [&](std::size_t line) { return name + (line ? ":" + std::to_string(line) : std::string()) + ": "; };
+    auto message = [&](const po::error& e) {
+        return detail::boost_message(e, text.find('%') != std::string::npos, [&] {
+            std::istringstream hidden(detail::percent_hidden(text));
+            po::variables_map scratch;
+            po::store(po::parse_config_file(hidden, config_file_keys(), false), scratch);
+            po::notify(scratch);
+        });
+    };
     po::variables_map vm;
     try {
         po::store(po::parse_config_file(in, config_file_keys(), false), vm);
@@ -152,10 +189,10 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
         // Boost names a key under "[SECTION]" as "SECTION.KEY": point at the section.
         if (auto dot = option.find('.'); line == 0 && dot != std::string::npos)
             line = detail::config_line_holding(text, "[" + option.substr(0, dot) + "]");
-        throw usage_error(at_line(line) + e.what() +
+        throw usage_error(at_line(line) + message(e) +
                           (option.find('.') != std::string::npos ? " (the file has no [sections])" : ""));
     } catch (const po::error& e) {
-        throw usage_error(name + ": " + e.what());
+        throw usage_error(name + ": " + message(e));
     } catch (const usage_error& e) {  // only a bad syslog facility throws this
         throw usage_error(at_line(detail::config_line_of(text, "syslog")) + e.what());
     }
