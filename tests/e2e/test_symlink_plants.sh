@@ -6,7 +6,8 @@
 # names: cap-merge, cap-pull and cap-hash --sidecar never write through a
 # link and never clobber a file; every target keeps its content and its
 # mtime. (test_live_privileges.sh does the same for cap-start.) Targets are
-# files of our own, never the real /etc.
+# files of our own, never the real /etc. And what they make is 0640 in a
+# directory of 0750, even under umask 000.
 source "$(dirname "$0")/lib.sh"
 export CAPTURE_DIR=$WORK/spool
 good=$CAPTURE_SOURCE/tests/fuzz/seeds/fuzz_capture_reader/le_ns.pcap
@@ -101,5 +102,16 @@ check_eq "cap-hash --sidecar: done despite the links" 0 "$RC"
   fail "cap-hash: the sidecar is still a link"
 check_eq "cap-hash: the sidecar checks" "x.pcap: OK" "$(cd "$CAPTURE_DIR" && sha256sum -c x.pcap.sha256)"
 targets_untouched "cap-hash --sidecar"
+
+# Modes, under umask 000: directories 0750, captures and records 0640.
+(
+  umask 000
+  cap-merge --dir "$WORK/m-spool" -a ann -d modes "$good" >/dev/null
+  cap-pull --dir "$WORK/p-spool" -r "$WORK/archive" -e "" -a ann -d modes >/dev/null
+)
+check_eq "cap-merge makes its directory 0750" 750 "$(stat -c %a "$WORK/m-spool")"
+check_eq "and its capture 0640" 640 "$(stat -c %a "$WORK"/m-spool/*.pcap)"
+check_eq "cap-pull makes its directory 0750" 750 "$(stat -c %a "$WORK/p-spool")"
+check_eq "and its capture and record 0640" "640 640" "$(stat -c %a "$WORK"/p-spool/*.pcap "$WORK"/p-spool/*.record | tr '\n' ' ' | sed 's/ $//')"
 
 finish
