@@ -77,6 +77,12 @@ check_match "naming the capture" "action=dead outcome=dead .*analyst=dave" "$(gr
 run_tool env CAPTURE_SYSLOG_SOCKET="$WORK/nowhere.sock" cap-start -a erin -d nolog -e "udp and dst port $port" -i lo
 check_eq "a failure to log does not stop the capture" 0 "$RC"
 check_match "but it is said" "cap-start: syslog: $WORK/nowhere.sock: .*not logged: action=start" "$ERR"
-cap-stop -f erin >/dev/null 2>&1 || true
+erin=$(field id "$OUT")
+run_tool env CAPTURE_SYSLOG_SOCKET="$WORK/nowhere.sock" cap-stop "$erin"
+check_eq "a failure to log does not stop the stop" 0 "$RC"
+check_match "and it is said" "^cap-stop: syslog: $WORK/nowhere.sock: .*not logged: action=stop outcome=ok .*id=$erin" "$ERR"
+# The capture's own end has no terminal to say it on: its record keeps it.
+check_match "the end not logged is kept in the record" \
+  "audit_error=syslog: $WORK/nowhere.sock: No such file or directory \(not logged: action=end " "$(rec_of "$erin")"
 
 finish
