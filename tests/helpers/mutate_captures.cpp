@@ -161,6 +161,13 @@ struct mutant {
     bool bad;
 };
 
+// Damage of no particular kind: up to 16 random bytes changed anywhere.
+void flip_bytes(mutant& m, rng& r) {
+    m.kind = "flip-bytes";
+    for (std::uint64_t i = r.in(1, 16); i > 0; --i)
+        m.data[r.in(0, m.data.size() - 1)] ^= static_cast<std::uint8_t>(r.in(1, 255));
+}
+
 // One mutant of a pcap source; n chooses the kind.
 mutant mutate_pcap(const bytes& src, const layout& l, rng& r, unsigned n) {
     mutant m{"", src, false};
@@ -252,15 +259,10 @@ mutant mutate_pcap(const bytes& src, const layout& l, rng& r, unsigned n) {
                     static_cast<std::uint8_t>(1u << r.in(0, 7));
             break;
         default:
-            m.kind = "flip-bytes";
-            for (std::uint64_t i = r.in(1, 16); i > 0; --i)
-                m.data[r.in(0, m.data.size() - 1)] ^= static_cast<std::uint8_t>(r.in(1, 255));
+            flip_bytes(m, r);
             break;
     }
-    if (m.kind.empty()) {  // a kind this source cannot take: flip instead
-        m.kind = "flip-bytes";
-        m.data[r.in(0, m.data.size() - 1)] ^= 0xff;
-    }
+    if (m.kind.empty()) flip_bytes(m, r);  // a kind this source cannot take
     return m;
 }
 
@@ -318,27 +320,19 @@ mutant mutate_pcapng(const bytes& src, const layout& l, rng& r, unsigned n) {
             put32(m.data, u.offset + u.length - 4, static_cast<std::uint32_t>(u.length + 4), swap);
             m.bad = certain;
             break;
-        case 5: {
-            const unit* e = find(6);
-            if (!e || e->length < 32) break;
-            m.kind = "epb-caplen-huge";
-            put32(m.data, e->offset + 20, r.in(0, 1) ? 0xffffffffu : static_cast<std::uint32_t>(e->length), block_swap(*e));
-            m.bad = certain;
-            break;
-        }
-        case 6: {
-            const unit* e = find(6);
-            if (!e || e->length < 32) break;
-            m.kind = "epb-interface-unknown";
-            put32(m.data, e->offset + 8, r.in(0, 1) ? 0xffffffffu : 4096, block_swap(*e));
-            m.bad = certain;
-            break;
-        }
+        case 5:
+        case 6:
         case 7: {
+            // One field of an enhanced packet block: its captured length
+            // (+20) beyond the block or zero, its interface (+8) unknown.
             const unit* e = find(6);
             if (!e || e->length < 32) break;
-            m.kind = "epb-caplen-zero";
-            put32(m.data, e->offset + 20, 0, block_swap(*e));
+            const bool huge = n % 14 == 5, interface = n % 14 == 6;
+            m.kind = huge ? "epb-caplen-huge" : interface ? "epb-interface-unknown" : "epb-caplen-zero";
+            std::uint32_t v = huge ? static_cast<std::uint32_t>(r.in(0, 1) ? 0xffffffffu : e->length)
+                                   : interface ? (r.in(0, 1) ? 0xffffffffu : 4096u) : 0u;
+            put32(m.data, e->offset + (interface ? 8 : 20), v, block_swap(*e));
+            m.bad = certain && (huge || interface);
             break;
         }
         case 8: {
@@ -374,15 +368,10 @@ mutant mutate_pcapng(const bytes& src, const layout& l, rng& r, unsigned n) {
             m.bad = certain;
             break;
         default:
-            m.kind = "flip-bytes";
-            for (std::uint64_t i = r.in(1, 16); i > 0; --i)
-                m.data[r.in(0, m.data.size() - 1)] ^= static_cast<std::uint8_t>(r.in(1, 255));
+            flip_bytes(m, r);
             break;
     }
-    if (m.kind.empty()) {
-        m.kind = "flip-bytes";
-        m.data[r.in(0, m.data.size() - 1)] ^= 0xff;
-    }
+    if (m.kind.empty()) flip_bytes(m, r);
     return m;
 }
 

@@ -1,5 +1,6 @@
-// output.hpp: which form a tool writes, and text made safe for a person's
-// terminal (what someone else wrote never reaches it as an escape sequence).
+// output.hpp: text made safe for a person's terminal (what someone else
+// wrote never reaches it as an escape sequence). The choice of output form
+// is tested with cap-info's output in test_info.cpp.
 #include "capture/output.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,15 +9,6 @@
 #include <string>
 
 using namespace std::string_literals;
-
-TEST_CASE("the output form: --json, then --records or --human, then the terminal decides") {
-    using capture::output_mode;
-    CHECK(capture::choose_output_mode(true, true, true, true) == output_mode::json);
-    CHECK(capture::choose_output_mode(false, true, false, true) == output_mode::records);
-    CHECK(capture::choose_output_mode(false, false, true, false) == output_mode::human);
-    CHECK(capture::choose_output_mode(false, false, false, true) == output_mode::human);
-    CHECK(capture::choose_output_mode(false, false, false, false) == output_mode::records);
-}
 
 TEST_CASE("control characters reach a terminal as \\xNN, text as it is") {
     CHECK(capture::terminal_safe("grant Tue Feb 17\ttraffic") == "grant Tue Feb 17\ttraffic");
