@@ -47,27 +47,63 @@ inline int facility_from_name(std::string_view name) {
                       "' (user, daemon, auth, authpriv, local0 ... local7)");
 }
 
-/// A value as it appears in an audit line: bare when it is a plain word,
-/// otherwise double-quoted with \" \\ and \xNN for control bytes, so any
-/// description is logged faithfully and cannot forge another field or line.
+/// The length of the well-formed UTF-8 sequence at the front of text
+/// (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF),
+/// or 0 when its first byte starts none. Throws nothing.
+inline std::size_t utf8_sequence_length(std::string_view text) noexcept {
+    if (text.empty()) return 0;
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char c = b(0);
+    if (c < 0x80) return 1;
+    std::size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;  // the range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c == 0xe0) n = 3, lo = 0xa0;
+    else if (c == 0xed) n = 3, hi = 0x9f;
+    else if (c >= 0xe1 && c <= 0xef) n = 3;
+    else if (c == 0xf0) n = 4, lo = 0x90;
+    else if (c == 0xf4) n = 4, hi = 0x8f;
+    else if (c >= 0xf1 && c <= 0xf3) n = 4;
+    else return 0;
+    if (text.size() < n || b(1) < lo || b(1) > hi) return 0;
+    for (std::size_t i = 2; i < n; ++i)
+        if (b(i) < 0x80 || b(i) > 0xbf) return 0;
+    return n;
+}
+
+/// A value as it appears in an audit line: bare when it is a plain word of
+/// printable ASCII, otherwise double-quoted with \" and \\, and \xNN for
+/// every control byte (C0, DEL, and the C1 controls U+0080..U+009F) and
+/// every byte that is not part of well-formed UTF-8. So any description is
+/// logged faithfully and reversibly (read \xNN back as the byte), cannot
+/// forge another field or line, and keeps the line valid UTF-8, which
+/// journald and RFC 5424 receivers need to show it as text.
 inline std::string audit_quote(std::string_view value) {
     bool plain = !value.empty();
     for (unsigned char c : value)
-        if (c <= ' ' || c == '"' || c == '\\' || c == '=' || c == 0x7f) plain = false;
+        if (c <= ' ' || c == '"' || c == '\\' || c == '=' || c >= 0x7f) plain = false;
     if (plain) return std::string(value);
     static const char hex[] = "0123456789abcdef";
     std::string out = "\"";
-    for (unsigned char c : value) {
+    auto escape = [&](unsigned char c) {
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+    };
+    for (std::size_t i = 0; i < value.size();) {
+        const auto c = static_cast<unsigned char>(value[i]);
+        const std::size_t n = utf8_sequence_length(value.substr(i));
+        const bool c1 = n == 2 && c == 0xc2 && static_cast<unsigned char>(value[i + 1]) < 0xa0;
         if (c == '"' || c == '\\') {
             out += '\\';
             out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xF];
+        } else if (n == 0 || c < 0x20 || c == 0x7f || c1) {
+            // c1: U+0085 ends a line in some viewers, U+009B starts an escape sequence.
+            for (std::size_t k = 0; k < (c1 ? 2 : 1); ++k) escape(static_cast<unsigned char>(value[i + k]));
         } else {
-            out += static_cast<char>(c);
+            out.append(value.substr(i, n));
         }
+        i += n == 0 ? 1 : n;
     }
     return out + '"';
 }
@@ -88,14 +124,31 @@ inline actor current_actor() {
     return a;
 }
 
+/// The most of one value an audit line carries, in bytes: syslog daemons
+/// cut whole lines at a few kilobytes (rsyslog at 8 KiB by default), which
+/// would lose the fields after a 100 kB description; the record keeps it all.
+inline constexpr std::size_t max_audit_value = 1024;
+
+/// audit_quote(value), or for a value longer than max_audit_value its
+/// first max_audit_value bytes (less a UTF-8 sequence cut in two), always
+/// quoted, followed by "+N": the N bytes left out.
+inline std::string audit_value(std::string_view value) {
+    if (value.size() <= max_audit_value) return audit_quote(value);
+    std::size_t cut = max_audit_value;
+    for (int back = 0; back < 3 && (static_cast<unsigned char>(value[cut]) & 0xc0) == 0x80; ++back) --cut;
+    std::string quoted = audit_quote(value.substr(0, cut));
+    if (quoted.front() != '"') quoted = '"' + quoted + '"';
+    return quoted + "+" + std::to_string(value.size() - cut);
+}
+
 /// The message part of an audit line: "action=A outcome=O user=U
 /// [sudo_user=S] key=value ..." with the details' fields in order.
 inline std::string audit_message(std::string_view action, std::string_view outcome, const actor& who,
                                  const record& details) {
-    std::string msg = "action=" + audit_quote(action) + " outcome=" + audit_quote(outcome) +
-                      " user=" + audit_quote(who.user);
-    if (!who.sudo_user.empty()) msg += " sudo_user=" + audit_quote(who.sudo_user);
-    for (const auto& [key, value] : details.fields()) msg += " " + key + "=" + audit_quote(value);
+    std::string msg = "action=" + audit_value(action) + " outcome=" + audit_value(outcome) +
+                      " user=" + audit_value(who.user);
+    if (!who.sudo_user.empty()) msg += " sudo_user=" + audit_value(who.sudo_user);
+    for (const auto& [key, value] : details.fields()) msg += " " + key + "=" + audit_value(value);
     return msg;
 }
 

@@ -67,7 +67,15 @@ public:
     /// tcpdump -r would. Throws expression_error with libpcap's own words.
     bpf_matcher(const std::string& expression, std::uint32_t linktype, std::uint32_t snaplen = 262144)
         : linktype_(linktype) {
-        unique_pcap dead(::pcap_open_dead(dlt_for_linktype(linktype), static_cast<int>(snaplen ? snaplen : 262144)));
+        // An empty expression takes every packet whatever the link type, so
+        // it is compiled for Ethernet: libpcap refuses to compile anything,
+        // even nothing, for a link type it does not know, and tcpdump -r
+        // reads such a file when given no expression.
+        const bool everything = expression.find_first_not_of(" \t\n") == std::string::npos;
+        const int dlt = everything ? DLT_EN10MB : dlt_for_linktype(linktype);
+        // A file's snapshot length may be anything; libpcap takes an int.
+        const bool usable = snaplen != 0 && snaplen <= 0x7fffffffu;
+        unique_pcap dead(::pcap_open_dead(dlt, static_cast<int>(usable ? snaplen : 262144)));
         if (!dead) throw error("pcap_open_dead failed for link type " + std::to_string(linktype));
         bpf_program program{};
         // Older libpcaps' compilers keep global state: one compile at a time.

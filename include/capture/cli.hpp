@@ -15,9 +15,12 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <optional>
+#include <ostream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -43,8 +46,9 @@ struct context {
     std::ostream* err = &std::cerr;
     audit_log audit{audit_settings{}, "capture"};
 
-    /// Says "tool: message" on stderr.
-    void warn(const std::string& message) const { *err << tool << ": " << message << '\n'; }
+    /// Says "tool: message" on stderr, as one line safe for a terminal
+    /// (a file name or a line of input may hold any byte).
+    void warn(const std::string& message) const { *err << tool << ": " << terminal_safe(message) << '\n'; }
 
     /// Writes one audit line; a failure to log is said on stderr, never lost.
     void log(std::string_view action, std::string_view outcome, const record& details = {}) const {
@@ -134,11 +138,20 @@ public:
     int run(int argc, char** argv, const std::function<int(context&)>& body) {
         // `cap-ls | head` must end quietly, as coreutils filters do.
         std::signal(SIGPIPE, SIG_DFL);
+        // Output for a person goes through a filter that makes every field
+        // shown safe for a terminal; it outlives ctx, which points at it.
+        std::optional<terminal_safe_buf> safe_buf;
+        std::optional<std::ostream> safe_out;
         context ctx;
         ctx.tool = name_;
         int status;
         try {
             if (!parse(argc, argv, ctx)) return finish(ctx, exit_ok);
+            if (ctx.output == output_mode::human && ctx.out == &std::cout) {
+                safe_buf.emplace(std::cout.rdbuf());
+                safe_out.emplace(&*safe_buf);
+                ctx.out = &*safe_out;
+            }
             status = body(ctx);
         } catch (const usage_error& e) {
             ctx.warn(e.what());
@@ -203,7 +216,16 @@ private:
             po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), ctx.vm);
             po::notify(ctx.vm);
         } catch (const po::error& e) {
-            throw usage_error(e.what());
+            std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);  // as the parser skips argv[0]
+            bool percent = std::any_of(args.begin(), args.end(),
+                                       [](const std::string& a) { return a.find('%') != std::string::npos; });
+            throw usage_error(detail::boost_message(e, percent, [&] {
+                std::vector<std::string> hidden;
+                for (const auto& a : args) hidden.push_back(detail::percent_hidden(a));
+                po::variables_map scratch;
+                po::store(po::command_line_parser(hidden).options(all).positional(positional).run(), scratch);
+                po::notify(scratch);
+            }));
         }
         if (ctx.vm.count("help")) {
             *ctx.out << "Usage: " << name_ << " " << synopsis_ << "\n" << summary_ << "\n\n"

@@ -12,16 +12,19 @@
 #include "capture/error.hpp"
 #include "capture/file_mode.hpp"
 #include "capture/links.hpp"
+#include "capture/output.hpp"
 #include "capture/time_arg.hpp"
 
 #include <boost/program_options.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -98,15 +101,15 @@ inline boost::program_options::options_description config_file_keys() {
 
 namespace detail {
 
-/// The line of path on which key is set (to value, when given: a
+/// The line of text on which key is set (to value, when given: a
 /// repeatable key is on several lines), for messages; 0 when not found.
-inline std::size_t config_line_of(const std::string& path, const std::string& key, const std::string* value = nullptr) {
+inline std::size_t config_line_of(const std::string& text, const std::string& key, const std::string* value = nullptr) {
     auto trim = [](std::string s) {
         auto first = s.find_first_not_of(" \t\r");
         if (first == std::string::npos) return std::string();
         return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
     };
-    std::ifstream in(path);
+    std::istringstream in(text);
     std::string line;
     for (std::size_t n = 1; std::getline(in, line); ++n) {
         line = line.substr(0, line.find('#'));  // as Program_options reads it
@@ -115,6 +118,44 @@ inline std::size_t config_line_of(const std::string& path, const std::string& ke
         if (!value || (eq != std::string::npos && trim(line.substr(eq + 1)) == *value)) return n;
     }
     return 0;
+}
+
+/// The line of text that Boost quotes as invalid (trimmed as it trims
+/// it), for messages; 0 when not found.
+inline std::size_t config_line_holding(const std::string& text, const std::string& invalid) {
+    std::istringstream in(text);
+    std::string line;
+    for (std::size_t n = 1; std::getline(in, line); ++n)
+        if (!invalid.empty() && line.find(invalid) != std::string::npos) return n;
+    return 0;
+}
+
+// Boost.Program_options puts names and values into its messages by
+// replacing %value%, %canonical_option% ... until none is left, so a value
+// or a name holding such a token itself ("--snaplen %value%") makes what()
+// loop for ever. When the input holds a '%', the message is taken from the
+// same parse made again with a stand-in byte for every '%', put back in the
+// message afterwards; otherwise what() is safe as it is.
+inline constexpr char percent_stand_in = '\x1a';
+
+inline std::string percent_hidden(std::string text) {
+    std::replace(text.begin(), text.end(), '%', percent_stand_in);
+    return text;
+}
+
+/// The message of e, thrown by a parse of input that held a '%' when
+/// had_percent; reparse repeats that parse on percent_hidden() input.
+template <class Reparse>
+std::string boost_message(const boost::program_options::error& e, bool had_percent, Reparse&& reparse) {
+    if (!had_percent) return e.what();
+    try {
+        reparse();
+    } catch (const boost::program_options::error& again) {
+        std::string message = again.what();
+        std::replace(message.begin(), message.end(), percent_stand_in, '%');
+        return message;
+    }
+    return "invalid input";  // not reached: the same input fails the same way
 }
 
 /// syslog=VALUE: off/no/false turns it off; on/yes/true keeps the facility;
@@ -132,62 +173,83 @@ inline void apply_syslog_value(audit_settings& audit, const std::string& value) 
 
 }  // namespace detail
 
-/// Reads a configuration file into s. Throws usage_error naming the file
-/// and the line for an unknown key, a bad value or an unreadable file.
-inline void read_config_file(const std::string& path, settings& s) {
+/// The largest configuration file read: a bound on memory, far beyond any real one.
+inline constexpr std::size_t max_config_bytes = std::size_t{1} << 20;
+
+/// Reads the text of a configuration file (name, for messages) into s.
+/// Throws usage_error naming the file and the line for an unknown key, a
+/// bad value or a line that is not "key = value".
+inline void parse_config_text(const std::string& text, const std::string& name, settings& s) {
     namespace po = boost::program_options;
-    std::ifstream in(path);
-    if (!in) throw usage_error(path + ": " + errno_text(errno));
-    // "PATH:LINE: " for the line that sets key (to value).
-    auto where = [&path](const std::string& key, const std::string* value = nullptr) {
-        std::size_t line = detail::config_line_of(path, key, value);
-        return path + (line ? ":" + std::to_string(line) : std::string()) + ": ";
+    std::istringstream in(text);
+    auto at_line = [&](std::size_t line) { return name + (line ? ":" + std::to_string(line) : std::string()) + ": "; };
+    // "NAME:LINE: " for the line that sets key (to value).
+    auto where = [&](const std::string& key, const std::string* value = nullptr) {
+        return at_line(detail::config_line_of(text, key, value));
+    };
+    auto message = [&](const po::error& e) {
+        return detail::boost_message(e, text.find('%') != std::string::npos, [&] {
+            std::istringstream hidden(detail::percent_hidden(text));
+            po::variables_map scratch;
+            po::store(po::parse_config_file(hidden, config_file_keys(), false), scratch);
+            po::notify(scratch);
+        });
     };
     po::variables_map vm;
     try {
         po::store(po::parse_config_file(in, config_file_keys(), false), vm);
         po::notify(vm);
+    } catch (const po::invalid_config_file_syntax& e) {
+        // Before its base class: the option name of a line that is not
+        // "key = value" is empty, the line itself is what to point at.
+        throw usage_error(at_line(detail::config_line_holding(text, e.tokens())) +
+                          "not a \"key = value\" line: '" + terminal_safe(e.tokens()) + "'");
     } catch (const po::error_with_option_name& e) {
         std::string option = e.get_option_name();
         while (!option.empty() && option.front() == '-') option.erase(0, 1);
-        throw usage_error(where(option) + e.what());
+        std::size_t line = detail::config_line_of(text, option);
+        // Boost names a key under "[SECTION]" as "SECTION.KEY": point at the section.
+        if (auto dot = option.find('.'); line == 0 && dot != std::string::npos)
+            line = detail::config_line_holding(text, "[" + option.substr(0, dot) + "]");
+        throw usage_error(at_line(line) + message(e) +
+                          (option.find('.') != std::string::npos ? " (the file has no [sections])" : ""));
     } catch (const po::error& e) {
-        throw usage_error(path + ": " + e.what());
+        throw usage_error(name + ": " + message(e));
     }
     // Each value is checked here, so that a mistake is reported with its
     // line before any tool acts on it.
-    auto text = [&vm](const char* key) { return vm[key].as<std::string>(); };
+    auto value_of = [&vm](const char* key) { return vm[key].as<std::string>(); };
     auto checked = [&](const char* key, const std::function<void(const std::string&)>& apply) {
         if (!vm.count(key)) return;
-        std::string value = text(key);
+        std::string value = value_of(key);
         try {
             apply(value);
         } catch (const usage_error& e) {
             throw usage_error(where(key, &value) + e.what());
         }
     };
-    s.config_file = path;
-    if (vm.count("dir")) s.dir = text("dir");
+    s.config_file = name;
+    if (vm.count("dir")) s.dir = value_of("dir");
     if (vm.count("archive")) s.archives = vm["archive"].as<std::vector<std::string>>();
-    if (vm.count("algo")) s.algo = text("algo");
+    if (vm.count("algo")) s.algo = value_of("algo");
     if (vm.count("sidecar")) s.sidecar = vm["sidecar"].as<bool>();
     checked("syslog", [&](const std::string& v) { detail::apply_syslog_value(s.audit, v); });
-    if (vm.count("syslog-socket")) s.audit.socket_path = text("syslog-socket");
-    if (vm.count("interface")) s.interface = text("interface");
+    if (vm.count("syslog-socket")) s.audit.socket_path = value_of("syslog-socket");
+    if (vm.count("interface")) s.interface = value_of("interface");
     if (vm.count("snaplen")) {
         s.snaplen = vm["snaplen"].as<int>();
         if (s.snaplen < 0) throw usage_error(where("snaplen") + "snaplen: must not be negative");
     }
-    if (vm.count("user")) s.capture_user = text("user");
-    if (vm.count("group")) s.capture_group = text("group");
+    if (vm.count("user")) s.capture_user = value_of("user");
+    if (vm.count("group")) s.capture_group = value_of("group");
     checked("buffer-size", [&](const std::string& v) { s.buffer_bytes = parse_buffer_size(v, "buffer-size"); });
     checked("file-mode", [&](const std::string& v) { s.file_mode = parse_file_mode(v, "file-mode"); });
     if (vm.count("vlan")) s.vlan = vm["vlan"].as<bool>();
     for (const char* key : {"duration", "max-duration", "stale-age"})
         checked(key, [&](const std::string& v) { parse_duration(v, key); });
-    if (vm.count("duration")) s.duration = text("duration");
-    if (vm.count("max-duration")) s.max_duration = text("max-duration");
-    if (vm.count("stale-age")) s.stale_age = text("stale-age");
+    if (vm.count("duration")) s.duration = value_of("duration");
+    if (vm.count("max-duration")) s.max_duration = value_of("max-duration");
+    if (vm.count("stale-age")) s.stale_age = value_of("stale-age");
     if (vm.count("link")) {
         s.links.clear();
         for (const auto& value : vm["link"].as<std::vector<std::string>>()) {
@@ -198,6 +260,23 @@ inline void read_config_file(const std::string& path, settings& s) {
             }
         }
     }
+}
+
+
+/// Reads a configuration file into s. Throws usage_error naming the file
+/// (and the line) for an unknown key, a bad value, a line that is not
+/// "key = value", a file larger than max_config_bytes or an unreadable one.
+inline void read_config_file(const std::string& path, settings& s) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw usage_error(path + ": " + errno_text(errno));
+    std::string text(max_config_bytes + 1, '\0');
+    in.read(&text[0], static_cast<std::streamsize>(text.size()));
+    if (in.bad()) throw usage_error(path + ": read error");
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_config_bytes)
+        throw usage_error(path + ": larger than " + std::to_string(max_config_bytes >> 20) +
+                          " MiB: not a configuration file");
+    parse_config_text(text, path, s);
 }
 
 /// Settings from the defaults, the file and the environment (the command

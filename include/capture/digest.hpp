@@ -230,6 +230,8 @@ public:
         struct stat st {};
         if (::fstat(fd.get(), &st) != 0) throw system_failure(path);
         if (S_ISDIR(st.st_mode)) throw error(path + ": " + errno_text(EISDIR));
+        // A device or a FIFO could be read forever: a capture is a file.
+        if (!S_ISREG(st.st_mode)) throw error(path + ": not a regular file");
         return hex_digest_of_fd(fd.get(), path, md);
     }
 

@@ -47,12 +47,21 @@ private:
     int fd_ = -1;
 };
 
-/// Opens path read-only (close-on-exec). Throws error("PATH: why").
+/// Opens path read-only (close-on-exec). Never waits: a FIFO without a
+/// writer, planted where a capture is expected, would otherwise hang the
+/// open for good (the callers then refuse anything but a regular file).
+/// Reads block as usual. Throws error("PATH: why").
 inline unique_fd open_read(const std::string& path) {
     int fd;
-    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) throw system_failure(path);
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw system_failure(path, err);
+    }
     return unique_fd(fd);
 }
 

@@ -251,6 +251,7 @@ inline int run_hash_files(cli::context& ctx, const hash_options& options) {
                 struct stat st {};
                 if (::fstat(fd.get(), &st) != 0) throw system_failure(it->file);
                 if (S_ISDIR(st.st_mode)) throw error(it->file + ": " + errno_text(EISDIR));
+                if (!S_ISREG(st.st_mode)) throw error(it->file + ": not a regular file");
                 if (!options.force) {
                     if (auto why = still_being_written(it->rec, scan, st, it->file)) {
                         it->failure = *why;
@@ -421,14 +422,18 @@ private:
         const digest_algorithm* file_algo = source.empty() ? nullptr : algo_of_extension(source);
         std::string line;
         std::size_t number = 0, usable = 0, unusable = 0;
-        while (std::getline(in, line)) {
+        bool too_long = false;
+        while (read_bounded_line(in, line, too_long)) {
             ++number;
             if (!line.empty() && line.back() == '\r') line.pop_back();
             auto first = line.find_first_not_of(" \t");
             if (first == std::string::npos || line[first] == '#') continue;
             std::string where = name + ":" + std::to_string(number);
             bool ok = false;
-            if (auto entry = parse_checksum_line(line)) {
+            if (too_long || line.find('\0') != std::string::npos) {
+                // No name holds a NUL byte: "HEX  /etc/passwd<NUL>x" must not check /etc/passwd.
+                improper(where, too_long ? "a line longer than 1 MiB" : "binary data (a NUL byte)");
+            } else if (auto entry = parse_checksum_line(line)) {
                 ok = add_entry(*entry, source, file_algo, where);
             } else {
                 try {

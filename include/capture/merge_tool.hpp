@@ -147,11 +147,19 @@ inline int run_merge(cli::context& ctx) {
         } else {
             const std::string& dir = ctx.config.dir;
             if (::mkdir(dir.c_str(), directory_mode_for(file_mode)) != 0 && errno != EEXIST) throw system_failure(dir);
-            out_path = dir + "/" +
-                       capture_file_name(analyst, description.empty() ? "merge" : description,
-                                         static_cast<std::int64_t>(std::time(nullptr)), capture_kind::merge,
-                                         format == output_format::pcapng);
-            options.replace = false;  // a name of ours never replaces another capture
+            // A name of ours never replaces what is there (another capture, or
+            // a link someone planted): the next free one is taken, as cap-pull
+            // and cap-start do; publishing by link() refuses one taken meanwhile.
+            const std::string desc = description.empty() ? "merge" : description;
+            const auto now = static_cast<std::int64_t>(std::time(nullptr));
+            for (int n = 1;; ++n) {
+                out_path = dir + "/" + capture_file_name(analyst, n == 1 ? desc : desc + " " + std::to_string(n), now,
+                                                         capture_kind::merge, format == output_format::pcapng);
+                struct stat st {};
+                if (::lstat(out_path.c_str(), &st) != 0) break;  // free (or unreadable: creating it will say)
+                if (n >= 1000) throw error(out_path + ": File exists");
+            }
+            options.replace = false;
         }
         auto slash = out_path.rfind('/');
         settings.temp_dir = slash == std::string::npos ? "." : slash == 0 ? "/" : out_path.substr(0, slash);

@@ -300,8 +300,17 @@ inline void filter_file(const planned_file& pf, const pull_request& req, matcher
     }
     if (!out.failure.empty()) out.complete = true;  // nothing more will come of it
     if (out.interfaces.empty() && out.map.data()) {
+        // The matches taken before the file broke may be on interfaces of a
+        // later section: walk again up to the break to meet them all.
         try {
-            out.interfaces = capture_reader(out.map.data(), out.map.size(), pf.file.path).interfaces();
+            capture_reader again(out.map.data(), out.map.size(), pf.file.path);
+            packet_view q;
+            try {
+                while (again.next(q)) {
+                }
+            } catch (const format_error&) {
+            }
+            out.interfaces = again.interfaces();
         } catch (const std::exception&) {
         }
     }

@@ -173,11 +173,43 @@ public:
     using error::error;
 };
 
+/// The longest line a record reader keeps, in bytes: far beyond any real
+/// record (a 100 kB description fits ten times), and a bound on what a
+/// stream without newlines (a capture piped in by mistake, /dev/zero) can
+/// make us allocate.
+inline constexpr std::size_t max_record_line = std::size_t{1} << 20;
+
+/// Reads one line from in, like std::getline, but keeps at most max bytes
+/// of it; the rest of a longer line is read and dropped, and too_long says
+/// so. Returns false at the end of the stream when no byte was read.
+inline bool read_bounded_line(std::istream& in, std::string& line, bool& too_long,
+                              std::size_t max = max_record_line) {
+    line.clear();
+    too_long = false;
+    std::streambuf* buf = in.rdbuf();
+    bool any = false;
+    for (;;) {
+        int c = buf->sbumpc();
+        if (c == std::char_traits<char>::eof()) {
+            in.setstate(std::ios::eofbit);
+            return any;
+        }
+        any = true;
+        if (c == '\n') return true;
+        if (line.size() < max) line += static_cast<char>(c);
+        else too_long = true;
+    }
+}
+
 /// Parses one line (without its newline; a trailing CR is dropped).
 /// Returns nothing for a blank line or a '#' comment. A line with no TAB
 /// whose text before any '=' is not a key is a bare path: {file=LINE}.
-/// Throws record_error for a field that is not key=value with a valid key.
+/// Throws record_error for a field that is not key=value with a valid key,
+/// and for a NUL byte anywhere: that is binary data, never a record or a
+/// path (no path holds one), so it is never taken for the name of a capture.
 inline std::optional<record> parse_record_line(std::string_view line) {
+    if (line.find('\0') != std::string_view::npos)
+        throw record_error("binary data (a NUL byte), not a record");
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     auto first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos || line[first] == '#') return std::nullopt;
@@ -215,17 +247,29 @@ public:
     record_reader(std::istream& in, std::string name) : in_(in), name_(std::move(name)) {}
 
     /// The next record, skipping blanks and comments. Returns false at the
-    /// end. A malformed line throws record_error("NAME:LINE: why"); reading
-    /// may continue after it.
+    /// end. A malformed line (or one longer than max_record_line) throws
+    /// record_error("NAME:LINE: why"); reading may continue after it. A
+    /// stream whose first line is binary data (a capture piped in instead
+    /// of named) throws once and then ends: it holds no records at all.
     bool next(record& out) {
         std::string line;
-        while (std::getline(in_, line)) {
+        bool too_long = false;
+        while (!binary_ && read_bounded_line(in_, line, too_long)) {
             ++line_number_;
+            auto where = [&] { return name_ + ":" + std::to_string(line_number_) + ": "; };
+            if (line_number_ == 1 && line.find('\0') != std::string::npos) {
+                binary_ = true;
+                throw record_error(where() + "binary data, not records (a capture file is named as an argument, "
+                                           "not piped in); none of it is read");
+            }
+            if (too_long)
+                throw record_error(where() + "a line longer than " + std::to_string(max_record_line >> 20) +
+                                   " MiB, skipped");
             std::optional<record> r;
             try {
                 r = parse_record_line(line);
             } catch (const record_error& e) {
-                throw record_error(name_ + ":" + std::to_string(line_number_) + ": " + e.what());
+                throw record_error(where() + e.what());
             }
             if (r) {
                 out = std::move(*r);
@@ -242,6 +286,7 @@ private:
     std::istream& in_;
     std::string name_;
     std::size_t line_number_ = 0;
+    bool binary_ = false;  // the first line was binary: the stream is not read further
 };
 
 }  // namespace capture

@@ -139,8 +139,13 @@ inline void write_record_file(const std::string& path, const record& r, mode_t m
 /// The record in the record file at path. Throws error("PATH: why") when
 /// it cannot be read or holds no valid record.
 inline record read_record_file(const std::string& path) {
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) throw system_failure(path);
+    // Never through a planted link, and never a FIFO someone left there:
+    // it would hang every cap-ls and cap-stop on the sensor.
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) throw errno == ELOOP ? error(path + ": a symbolic link, not followed") : system_failure(path);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw system_failure(path);
+    if (!S_ISREG(st.st_mode)) throw error(path + ": not a regular file");
     std::string text;
     char buf[8192];
     for (;;) {

@@ -62,7 +62,10 @@ inline std::uint64_t parse_duration(std::string_view text, std::string_view what
         } else if (total != 0) {
             throw bad();  // "1h30" is ambiguous: say the unit
         }
-        if (n > std::numeric_limits<std::uint64_t>::max() / unit / 2) throw bad();
+        // The total stays far inside an int64_t, so callers may take it from
+        // a time: each term alone was bounded, but "1h...1h" added up past it.
+        constexpr std::uint64_t limit = std::numeric_limits<std::int64_t>::max() / 2;
+        if (n > limit / unit || n * unit > limit - total) throw bad();
         total += n * unit;
     }
     return total;

@@ -4,29 +4,10 @@
 # from the capture for its own end, one for a crash found.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/live_lib.sh"
-need_cmd python3
-
-sock="$WORK/log.sock"
-logfile="$WORK/syslog.txt"
-python3 -c '
-import socket, sys, os
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-os.chmod(sys.argv[1], 0o666)
-open(sys.argv[2] + ".ready", "w").close()
-s.settimeout(120)
-with open(sys.argv[2], "a", buffering=1) as out:
-    while True:
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
-            break
-        out.write(data.decode("utf-8", "replace") + "\n")
-' "$sock" "$logfile" &
-listener=$!
-trap 'kill "$listener" 2>/dev/null; cleanup_live' EXIT
-wait_until 10 test -e "$logfile.ready" || skip "the syslog listener did not start"
-export CAPTURE_SYSLOG=on CAPTURE_SYSLOG_SOCKET="$sock"
+source "$(dirname "$0")/syslog_lib.sh"
+trap 'stop_syslog; cleanup_live' EXIT
+start_syslog
+logfile=$SYSLOG_FILE
 
 port=$(free_port 5)
 lines() { grep -c "$1" "$logfile" 2>/dev/null || true; }
@@ -77,6 +58,12 @@ check_match "naming the capture" "action=dead outcome=dead .*analyst=dave" "$(gr
 run_tool env CAPTURE_SYSLOG_SOCKET="$WORK/nowhere.sock" cap-start -a erin -d nolog -e "udp and dst port $port" -i lo
 check_eq "a failure to log does not stop the capture" 0 "$RC"
 check_match "but it is said" "cap-start: syslog: $WORK/nowhere.sock: .*not logged: action=start" "$ERR"
-cap-stop -f erin >/dev/null 2>&1 || true
+erin=$(field id "$OUT")
+run_tool env CAPTURE_SYSLOG_SOCKET="$WORK/nowhere.sock" cap-stop "$erin"
+check_eq "a failure to log does not stop the stop" 0 "$RC"
+check_match "and it is said" "^cap-stop: syslog: $WORK/nowhere.sock: .*not logged: action=stop outcome=ok .*id=$erin" "$ERR"
+# The capture's own end has no terminal to say it on: its record keeps it.
+check_match "the end not logged is kept in the record" \
+  "audit_error=syslog: $WORK/nowhere.sock: No such file or directory \(not logged: action=end " "$(rec_of "$erin")"
 
 finish

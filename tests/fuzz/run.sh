@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang and runs each for a bounded time
-# (first argument, seconds; default 45), seeded with tests/fuzz/seeds and,
-# for the capture reader, ../shared/corpus/tcpdump read in place. New inputs
-# go to a scratch directory, never into the repository or the corpus.
+# Builds the libFuzzer targets with clang and runs them for a bounded time:
+# the first argument (seconds; default 90) is the budget of all of them,
+# shared by weight (the capture reader, the parser of hostile files, gets
+# the most; a target without a weight gets 10). Seeded with tests/fuzz/seeds
+# and, for the capture reader, ../shared/corpus/tcpdump read in place. New
+# inputs go to a scratch directory, never into the repository or the corpus.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds=${1:-45}
+budget=${1:-90}
+declare -A weight=([fuzz_capture_reader]=35 [fuzz_record]=15 [fuzz_config]=15 [fuzz_checksum_line]=15 [fuzz_time_arg]=10)
 command -v clang++ >/dev/null || { echo "SKIP: fuzzing needs clang++"; exit 0; }
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCAPTURE_FUZZ=ON \
   -DCAPTURE_BUILD_TESTS=OFF -DCAPTURE_BUILD_BENCH=OFF -DCAPTURE_HARDENING=OFF >/dev/null
@@ -13,9 +16,14 @@ cmake --build build-fuzz -j"$(nproc)" >/dev/null
 corpus_dir=${CAPTURE_CORPUS:-$PWD/../shared/corpus}/tcpdump
 scratch=$(mktemp -d /tmp/capture-fuzz.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
+targets=(build-fuzz/tests/fuzz/fuzz_*)
+total=0
+for target in "${targets[@]}"; do total=$((total + ${weight[$(basename "$target")]:-10})); done
 status=0
-for target in build-fuzz/tests/fuzz/fuzz_*; do
+for target in "${targets[@]}"; do
   name=$(basename "$target")
+  seconds=$(( budget * ${weight[$name]:-10} / total ))
+  [ "$seconds" -ge 1 ] || seconds=1
   seeds=()
   [ -d "tests/fuzz/seeds/$name" ] && seeds+=("tests/fuzz/seeds/$name")
   if [ "$name" = fuzz_capture_reader ]; then

@@ -8,7 +8,9 @@
 #include <sys/un.h>
 
 #include <cstdlib>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -47,6 +49,74 @@ TEST_CASE("values that could forge a field or a line are quoted") {
     CHECK(capture::audit_quote("") == "\"\"");
     CHECK(capture::audit_quote("irc traffic") == "\"irc traffic\"");
     CHECK(capture::audit_quote("a\nfake=line \"x\"\\") == "\"a\\x0afake=line \\\"x\\\"\\\\\"");
+}
+
+namespace {
+
+// What a log reader does to get a value back: the inverse of audit_quote.
+std::string unquote(const std::string& quoted) {
+    if (quoted.empty() || quoted.front() != '"') return quoted;
+    std::string out;
+    for (std::size_t i = 1; i + 1 < quoted.size(); ++i) {
+        if (quoted[i] != '\\') {
+            out += quoted[i];
+        } else if (quoted[i + 1] == 'x') {
+            out += static_cast<char>(std::stoi(quoted.substr(i + 2, 2), nullptr, 16));
+            i += 3;
+        } else {
+            out += quoted[++i];
+        }
+    }
+    return out;
+}
+
+bool valid_utf8_without_controls(const std::string& text) {
+    for (std::size_t i = 0; i < text.size();) {
+        std::size_t n = capture::utf8_sequence_length(std::string_view(text).substr(i));
+        if (n == 0 || static_cast<unsigned char>(text[i]) < 0x20 || text[i] == 0x7f) return false;
+        if (n == 2 && static_cast<unsigned char>(text[i]) == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("any bytes are logged faithfully: reversible, valid UTF-8, no control characters") {
+    using namespace std::string_literals;
+    CHECK(capture::audit_quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");       // UTF-8 kept as it is
+    CHECK(capture::audit_quote("\xff\xfe") == "\"\\xff\\xfe\"");            // not UTF-8: escaped
+    CHECK(capture::audit_quote("a\xc2\x85" "b") == "\"a\\xc2\\x85b\"");     // C1 NEL: escaped
+    CHECK(capture::audit_quote("\xed\xa0\x80") == "\"\\xed\\xa0\\x80\"");  // a surrogate is not UTF-8
+    CHECK(capture::audit_quote("\xe2\x82\xac 5") == "\"\xe2\x82\xac 5\"");  // the euro sign
+    std::string every_byte;
+    for (int c = 0; c < 256; ++c) every_byte += static_cast<char>(c);
+    std::mt19937 rng(7);
+    std::vector<std::string> values = {every_byte, "$(rm -rf /); `id` | ../../etc/passwd\n-x"s, "\0\0"s,
+                                       std::string(100000, 'd')};
+    for (int n = 0; n < 500; ++n) {
+        std::string v(rng() % 64, '\0');
+        for (auto& c : v) c = static_cast<char>(rng() % 4 ? 0x80 + rng() % 0x80 : rng() % 0x80);
+        values.push_back(v);
+    }
+    for (const auto& v : values) {
+        std::string quoted = capture::audit_quote(v);
+        CHECK(valid_utf8_without_controls(quoted));
+        CHECK(unquote(quoted) == v);
+    }
+}
+
+TEST_CASE("a very long value is cut, and says how much was left out") {
+    CHECK(capture::audit_value(std::string(1024, 'd')) == std::string(1024, 'd'));
+    CHECK(capture::audit_value(std::string(100000, 'd')) == "\"" + std::string(1024, 'd') + "\"+98976");
+    // Never in the middle of a UTF-8 sequence: the euro sign at 1023..1025 goes whole to the rest.
+    std::string euro = std::string(1023, 'e') + "\xe2\x82\xac" + std::string(10, 'e');
+    CHECK(capture::audit_value(euro) == "\"" + std::string(1023, 'e') + "\"+13");
+    capture::record details{{"desc", std::string(100000, 'x')}, {"file", "/nsm/x.pcap"}};
+    std::string line = capture::audit_message("start", "ok", capture::actor{"root", "grant"}, details);
+    CHECK(line.size() < 1200);
+    CHECK_THAT(line, Catch::EndsWith("file=/nsm/x.pcap desc=\"" + std::string(1024, 'x') + "\"+98976"));
 }
 
 TEST_CASE("an audit line names the action, outcome and people") {

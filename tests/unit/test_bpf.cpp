@@ -57,6 +57,10 @@ TEST_CASE("an expression runs on our bytes") {
     CHECK(bpf_matcher("udp port 53", 1).matches(view_of(hit)));
     CHECK_FALSE(bpf_matcher("tcp", 1).matches(view_of(hit)));
     CHECK(bpf_matcher("", 1).matches(view_of(miss)));  // no expression: every packet
+    // Even on a link type this libpcap cannot compile for, as tcpdump -r reads it.
+    CHECK(bpf_matcher("", 65535).matches(view_of(miss)));
+    CHECK(bpf_matcher(" ", 65535, 0xffffffffu).matches(view_of(miss)));
+    CHECK_THROWS_AS(bpf_matcher("tcp", 65535), expression_error);
 
     SECTION("a packet cut short by the snaplen is judged on its bytes, as libpcap does") {
         packet_view cut = view_of(hit);

@@ -35,9 +35,10 @@ struct run_result {
     std::string out, err;
     capture::settings seen;
 };
-run_result run(std::vector<std::string> args) {
+run_result run(std::vector<std::string> args, bool with_jobs = false) {
     capture::cli::tool t("cap-test", "a test tool", "[FILE]...");
     t.takes_operands("FILE");
+    if (with_jobs) t.takes_jobs("things done");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     run_result r{};
@@ -90,6 +91,34 @@ TEST_CASE("unknown keys and bad values name the file and the line") {
     }
     std::remove(path.c_str());
     std::remove(bad.c_str());
+}
+
+TEST_CASE("junk in a configuration file is refused with its line, quoted safely") {
+    capture::settings s;
+    auto refusal = [&](const std::string& text) {
+        try {
+            capture::parse_config_text(text, "/etc/capture.conf", s);
+        } catch (const capture::usage_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(refusal("dir = /x\njunk line here\n") ==
+          "/etc/capture.conf:2: not a \"key = value\" line: 'junk line here'");
+    // Binary bytes and escape sequences come back as \xNN, never raw to a terminal.
+    using namespace std::string_literals;
+    CHECK(refusal("# ok\n\x01\x02" "binary\x1b[31m\0\n"s) ==
+          "/etc/capture.conf:2: not a \"key = value\" line: '\\x01\\x02binary\\x1b[31m\\x00'");
+    CHECK(refusal("# no sections\n[capture]\ndir = /x\n") ==
+          "/etc/capture.conf:2: unrecognised option 'capture.dir' (the file has no [sections])");
+    CHECK(refusal("snaplen = 99999999999999999999\n") ==
+          "/etc/capture.conf:1: the argument ('99999999999999999999') for option 'snaplen' is invalid");
+    CHECK(refusal("dir = /x\ndir = /y\n").find("/etc/capture.conf:1: ") == 0);
+    CHECK(refusal("syslog = off\nsyslog-socket = " + std::string(100000, 's') + "\n") == "accepted");
+
+    std::string big = write_temp(std::string(capture::max_config_bytes + 1, '#'));
+    CHECK_THROWS_WITH(capture::read_config_file(big, s), big + ": larger than 1 MiB: not a configuration file");
+    std::remove(big.c_str());
 }
 
 TEST_CASE("precedence: file < environment < command line") {
@@ -296,4 +325,25 @@ TEST_CASE("the example's settings, uncommented, are valid and are the defaults t
     CHECK(s.links[0].name == "ids");
     CHECK(s.links[0].url == "https://so.example/{hash}/hunt?q={host}");
     std::remove(path.c_str());
+}
+
+TEST_CASE("an argument holding one of Boost's placeholders is refused, not looped on") {
+    // Boost fills %value% into its message until none is left: with these,
+    // what() never returned (cap-start -s %value% hung for good).
+    clean_env env;
+    ::setenv("CAPTURE_SYSLOG", "off", 1);
+    auto value = run({"cap-test", "--jobs", "%value%"}, true);
+    CHECK(value.status == 2);
+    CHECK_THAT(value.err, Catch::StartsWith("cap-test: the argument ('%value%') for option '--jobs' is invalid"));
+    auto name = run({"cap-test", "--%canonical_option%"});
+    CHECK(name.status == 2);
+    CHECK_THAT(name.err, Catch::StartsWith("cap-test: unrecognised option '--%canonical_option%'"));
+    capture::settings s;
+    CHECK_THROWS_WITH(capture::parse_config_text("dir = /x\nsnaplen = %value%%prefix%\n", "f.conf", s),
+                      "f.conf:2: the argument ('%value%%prefix%') for option 'snaplen' is invalid");
+    CHECK_THROWS_WITH(capture::parse_config_text("%canonical_option% = 1\n", "f.conf", s),
+                      "f.conf:1: unrecognised option '%canonical_option%'");
+    // A '%' where all is well is just a '%'.
+    capture::parse_config_text("dir = /nsm/100%\n", "f.conf", s);
+    CHECK(s.dir == "/nsm/100%");
 }

@@ -4,11 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <string>
 
 namespace {
 bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
@@ -52,4 +54,17 @@ TEST_CASE("mapped_file maps regular files and refuses the rest") {
     std::remove(name);
     CHECK_THROWS_WITH(capture::mapped_file("/tmp"), "/tmp: is a directory");
     CHECK_THROWS_WITH(capture::mapped_file("/dev/null"), "/dev/null: not a regular file");
+}
+
+TEST_CASE("a FIFO without a writer is refused at once, not waited for") {
+    char dir[] = "/tmp/capture-fd.XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    std::string fifo = std::string(dir) + "/planted.pcap";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // Before, open(2) waited for a writer that never came: the test would hang here.
+    CHECK_THROWS_WITH(capture::mapped_file(fifo), fifo + ": not a regular file");
+    capture::unique_fd fd = capture::open_read(fifo);
+    CHECK((::fcntl(fd.get(), F_GETFL) & O_NONBLOCK) == 0);  // reads block as usual
+    ::unlink(fifo.c_str());
+    ::rmdir(dir);
 }

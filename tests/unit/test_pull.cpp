@@ -177,6 +177,45 @@ TEST_CASE("broken files are named, the others pulled") {
     CHECK(read_all(p.path).size() == 5);
 }
 
+TEST_CASE("a pcapng file that breaks in its second section keeps the packets before the break") {
+    temp_dir a, out;
+    // Section 1: one interface, one packet; section 2: one interface, one
+    // packet, then a block whose trailer lies. The second packet is on
+    // interface 1 of the file, which the blocks leading the file do not declare.
+    std::string bytes;
+    auto put32 = [&](std::uint32_t v) { bytes.append(reinterpret_cast<const char*>(&v), 4); };
+    auto put16 = [&](std::uint16_t v) { bytes.append(reinterpret_cast<const char*>(&v), 2); };
+    auto section = [&] {
+        put32(0x0a0d0d0a), put32(28), put32(0x1a2b3c4d), put16(1), put16(0), put32(0xffffffff), put32(0xffffffff), put32(28);
+        put32(1), put32(20), put16(1), put16(0), put32(65535), put32(20);
+    };
+    auto packet = [&](std::int64_t sec) {
+        auto f = frame(7);
+        std::uint64_t t = static_cast<std::uint64_t>(sec) * 1000000;
+        const std::size_t padded = (f.size() + 3) & ~std::size_t{3};
+        std::uint32_t len = static_cast<std::uint32_t>(32 + padded);
+        put32(6), put32(len), put32(0), put32(static_cast<std::uint32_t>(t >> 32)), put32(static_cast<std::uint32_t>(t));
+        put32(static_cast<std::uint32_t>(f.size())), put32(static_cast<std::uint32_t>(f.size()));
+        bytes.append(reinterpret_cast<const char*>(f.data()), f.size());
+        bytes.append(padded - f.size(), '\0');
+        put32(len);
+    };
+    section();
+    packet(1700000000);
+    section();
+    packet(1700000001);
+    put32(5), put32(12), put32(16);  // an interface statistics block whose trailer says 16
+    std::string broken = a.path + "/daemonlogger.pcap.1700000000";
+    std::ofstream(broken, std::ios::binary) << bytes;
+    write_pcap(a.path + "/daemonlogger.pcap.1700000002", {{1700000002, 0, 7}});
+    pull_request req;
+    req.archives = {a.path};
+    auto p = pull(out.path + "/out.pcapng", req);
+    REQUIRE(p.result.failures.size() == 1);
+    CHECK_THAT(p.result.failures[0], Catch::StartsWith(broken + ": block length 12 in header and 16 in trailer differ"));
+    CHECK(read_all(p.path).size() == 3);
+}
+
 TEST_CASE("the newest file may end in a half-written packet") {
     temp_dir a, out;
     write_pcap(a.path + "/daemonlogger.pcap.1700000000", {{1700000000, 0, 7}});

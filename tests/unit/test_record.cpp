@@ -7,6 +7,8 @@
 
 #include <random>
 #include <sstream>
+#include <string>
+#include <vector>
 
 using capture::record;
 
@@ -75,6 +77,46 @@ TEST_CASE("malformed record lines are refused with their line number") {
     }
     REQUIRE(reader.next(r));  // reading goes on after a bad line
     CHECK(r.get("file") == "/c.pcap");
+    CHECK_FALSE(reader.next(r));
+}
+
+TEST_CASE("junk lines are reported with their line number, never taken for a capture") {
+    using namespace std::string_literals;
+    // Binary, half records, an overlong line, NUL bytes, a future key.
+    std::string text = "file=/a.pcap\n"s + "\x01\x02\xff\xfe\x1b[2J\n" + "id=abc\tki\n" +
+                       std::string(capture::max_record_line + 10, 'x') + "\n" + "file=/b\0.pcap\n"s +
+                       "\0\0\0\n"s + "format_version=2\tfile=/c.pcap\n" + "/d.pcap";
+    std::istringstream in(text);
+    capture::record_reader reader(in, "standard input");
+    std::vector<std::string> files, errors;
+    for (;;) {
+        record r;
+        try {
+            if (!reader.next(r)) break;
+        } catch (const capture::record_error& e) {
+            errors.push_back(e.what());
+            continue;
+        }
+        files.push_back(r.get("file"));
+    }
+    // A line of other bytes is a path (a file name may hold any byte but
+    // NUL and '/'), which the tool then fails to open and names.
+    CHECK(files == std::vector<std::string>{"/a.pcap", "\x01\x02\xff\xfe\x1b[2J", "/c.pcap", "/d.pcap"});
+    REQUIRE(errors.size() == 4);
+    CHECK_THAT(errors[0], Catch::StartsWith("standard input:3: field 'ki' is not key=value"));
+    CHECK_THAT(errors[1], Catch::StartsWith("standard input:4: a line longer than 1 MiB"));
+    CHECK_THAT(errors[2], Catch::StartsWith("standard input:5: binary data (a NUL byte)"));
+    CHECK_THAT(errors[3], Catch::StartsWith("standard input:6: binary data (a NUL byte)"));
+    CHECK(reader.line_number() == 8);
+}
+
+TEST_CASE("a capture piped in where records are expected is refused once, and not read") {
+    using namespace std::string_literals;
+    std::string pcap = "\xd4\xc3\xb2\xa1\x02\x00\x04\x00"s + std::string(16, '\0') + "\nfile=/a.pcap\n";
+    std::istringstream in(pcap);
+    capture::record_reader reader(in, "standard input");
+    record r;
+    CHECK_THROWS_WITH(reader.next(r), Catch::StartsWith("standard input:1: binary data, not records"));
     CHECK_FALSE(reader.next(r));
 }
 

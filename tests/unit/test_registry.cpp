@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -90,6 +91,13 @@ TEST_CASE("reading refuses what is not a record") {
     std::ofstream(path) << "just a line\n";
     CHECK_THROWS_WITH(capture::read_record_file(path), Catch::Contains("not a capture record"));
     CHECK_THROWS_WITH(capture::read_record_file(d.path + "/missing.record"), Catch::Contains("No such file"));
+    // A FIFO planted as a record would hang every cap-ls on the sensor.
+    std::string fifo = d.path + "/planted.pcap.record";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH(capture::read_record_file(fifo), fifo + ": not a regular file");
+    std::vector<std::string> problems;
+    CHECK(capture::list_registry(d.path, &problems).empty());
+    CHECK(problems.size() == 2);
 }
 
 TEST_CASE("listing: oldest first, temporaries and other files ignored, bad records reported") {
