@@ -343,7 +343,9 @@ private:
     // straight from the caller's memory to the file.
     void put_data(std::size_t head, const std::uint8_t* data, std::uint32_t caplen, std::size_t tail) {
         if (head + caplen + tail <= buf_size() - used_) {
-            std::memcpy(buf_.get() + used_ + head, data, caplen);
+            // An empty packet may come with no pointer at all (a pull's
+            // copies of nothing but empty packets): memcpy must not see it.
+            if (caplen != 0) std::memcpy(buf_.get() + used_ + head, data, caplen);
             used_ += head + caplen + tail;
             return;
         }
