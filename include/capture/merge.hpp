@@ -64,6 +64,7 @@ struct merge_input {
     std::string path;            ///< the file
     timestamp first;             ///< its first packet's time
     bool empty = false;          ///< it holds no packets
+    std::uint64_t bytes = 0;     ///< its size
     std::vector<merge_interface> interfaces;  ///< the interfaces that lead the file
 };
 
@@ -106,6 +107,7 @@ inline merge_plan plan_merge(const std::vector<std::string>& paths) {
         try {
             capture_reader r(paths[i]);
             packet_view p;
+            in.bytes = r.file_size();
             in.empty = !r.next(p);
             if (!in.empty) in.first = p.ts;
             for (const auto& f : r.interfaces()) {
@@ -369,6 +371,7 @@ inline merge_result merge_captures(const merge_plan& plan, capture_writer& out, 
     // keep the snaplens as declared, or its packets would map to new ones.
     options.raise_snaplen = false;
     options.replace = true;
+    options.preallocate = 0;  // the output's estimate is not a part's
     static std::atomic<unsigned> part_number{0};  // unique at every depth of the tree
     for (std::size_t start = 0; start < inputs.size(); start += max_open) {
         const std::size_t end = std::min(inputs.size(), start + max_open);

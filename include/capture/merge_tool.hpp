@@ -127,6 +127,9 @@ inline int run_merge(cli::context& ctx) {
     writer_options options;
     options.format = format;
     options.nanoseconds = plan.nanoseconds;
+    // The output is about as large as the inputs together (a record's header
+    // is 16 bytes in pcap, 32 and padding in pcapng): reserved at once.
+    for (const auto& in : plan.inputs) options.preallocate += in.bytes;
     merge_settings settings;
     settings.concatenate = ctx.vm.count("concat") > 0;
     settings.max_open = static_cast<std::size_t>(max_open);

@@ -263,6 +263,28 @@ TEST_CASE("records larger than the buffer go straight through", "[writer]") {
     }
 }
 
+TEST_CASE("space reserved up front is given back at commit; a reserve too large is only a hint", "[writer]") {
+    temp_dir dir;
+    auto data = payload(1000, 5);
+    for (std::uint64_t reserve : {std::uint64_t{64} << 20, std::uint64_t{1} << 60}) {
+        const std::string path = dir.path + "/reserved.pcap";
+        writer_options o;
+        o.preallocate = reserve;
+        capture_writer w = capture_writer::to_file(path, o);
+        w.add_interface(1, 262144);
+        for (std::uint32_t i = 0; i < 100; ++i) w.write(timestamp{i, 0}, data.data(), 1000, 1000);
+        w.commit();
+        struct stat st {};
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        CHECK(st.st_size == 24 + 100 * (16 + 1000));
+        // Not 64 MiB: what was not written went back (a block or two of slack).
+        CHECK(static_cast<std::uint64_t>(st.st_blocks) * 512 < static_cast<std::uint64_t>(st.st_size) + (1 << 20));
+        auto got = read_all(path);
+        REQUIRE(got.size() == 100);
+        CHECK(got[99].data == data);
+    }
+}
+
 TEST_CASE("replace=false never replaces an existing file", "[writer]") {
     temp_dir dir;
     const std::string path = dir.path + "/exists.pcap";
