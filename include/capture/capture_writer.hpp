@@ -273,6 +273,48 @@ public:
         closed_ = true;
     }
 
+    /// After a write failed (a full disk, say): keeps what reached the
+    /// file rather than nothing. The file is cut after its last whole
+    /// record (what was buffered, or written only in part, is dropped),
+    /// its snapshot lengths raised, and it is published under the final
+    /// name as commit() does. Returns the packets it holds. Throws error
+    /// when there is nothing to keep (standard output, or not even the
+    /// file header reached the file); the temporary file is then removed.
+    std::uint64_t keep_written() {
+        try {
+            if (temp_.empty() || !fd_) throw error(path_ + ": nothing written to keep");
+            used_ = 0;
+            // The file itself says where its last whole record ends: read
+            // it back rather than keep that bookkeeping on the hot path.
+            std::uint64_t end = 0, kept = 0;
+            {
+                capture_reader r(temp_);
+                end = r.position();
+                packet_view p;
+                try {
+                    while (r.next(p)) {
+                        ++kept;
+                        end = r.position();
+                    }
+                } catch (const format_error&) {
+                    // The record cut short by the failure: dropped below.
+                }
+            }
+            if (::ftruncate(fd_.get(), static_cast<off_t>(end)) != 0) throw system_failure(path_);
+            flushed_ = end;
+            patch_snaplens();
+            if (::close(fd_.release()) != 0) throw system_failure(path_);
+            publish();
+            temp_.clear();
+            packets_ = kept;
+        } catch (...) {
+            abandon();
+            throw;
+        }
+        closed_ = true;
+        return packets_;
+    }
+
     /// Gives up: removes the temporary file (standard output is left as
     /// it is). Throws nothing.
     void abandon() noexcept {

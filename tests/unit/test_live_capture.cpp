@@ -6,8 +6,11 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 
@@ -76,4 +79,44 @@ TEST_CASE("a write that fails leaves whole packets and the error") {
     h.caplen = h.len = 4;
     CHECK_FALSE(out.add(&h, payload));
     CHECK_FALSE(out.close());
+}
+
+TEST_CASE("a write cut short part way keeps whole packets, and counts exactly those") {
+    // RLIMIT_FSIZE stands in for a disk that fills in the middle of a
+    // write: write(2) writes what fits, then fails (SIGXFSZ ignored).
+    capture::unique_pcap dead(::pcap_open_dead(DLT_EN10MB, 65535));
+    temp_file f;
+    capture::unique_fd fd(::open(f.path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    REQUIRE(fd);
+    capture::pcap_file_out out(std::move(fd), capture::pcap_file_header_for(dead.get()), 4096);
+    struct rlimit old {};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = old;
+    small.rlim_cur = 3000;  // in the middle of a packet
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::uint8_t payload[100] = {};
+    int added = 0;
+    for (int i = 0; i < 100; ++i) {
+        pcap_pkthdr h{};
+        h.ts.tv_sec = 1700000000 + i;
+        h.caplen = h.len = 100;
+        if (!out.add(&h, payload)) break;
+        ++added;
+    }
+    bool closed = out.close();
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
+    std::signal(SIGXFSZ, old_handler);
+    CHECK_FALSE(closed);
+    CHECK(out.error() == EFBIG);
+    CHECK(added > static_cast<int>(out.packets()));
+    capture::capture_reader reader(f.path);
+    capture::packet_view p{};
+    std::uint64_t n = 0;
+    while (reader.next(p)) ++n;  // throws on a packet cut short
+    CHECK(n == out.packets());
+    CHECK(n == (3000 - 24) / 116);
+    struct stat st {};
+    REQUIRE(::stat(f.path.c_str(), &st) == 0);
+    CHECK(static_cast<std::uint64_t>(st.st_size) == out.bytes());
 }
