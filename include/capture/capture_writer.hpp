@@ -239,6 +239,33 @@ public:
         ++packets_;
     }
 
+    /// Takes back the packet just written, of caplen bytes: its bytes
+    /// turned out not to be what they should (the file they were copied
+    /// from was cut short meanwhile, fd.hpp). Nothing is written in its
+    /// place. Throws error when it cannot be taken back (a packet larger
+    /// than the buffer, already sent to standard output).
+    void retract_last(std::uint32_t caplen) {
+        const bool pcap = options_.format == output_format::pcap;
+        const std::size_t head = pcap ? 16 : 28;
+        const std::size_t tail = pcap ? 0 : ((caplen + 3u) & ~3u) - caplen + 4;
+        const std::size_t len = head + caplen + tail;
+        if (packets_ == 0) throw error(path_ + ": no packet to take back");
+        if (used_ >= len) {  // it is still in the buffer, at its end
+            used_ -= len;
+        } else if (seekable_ && fd_ && used_ == tail && flushed_ >= head + caplen) {
+            // Larger than the buffer: its head and bytes went to the file.
+            const std::uint64_t start = flushed_ - head - caplen;
+            if (::ftruncate(fd_.get(), static_cast<off_t>(start)) != 0 ||
+                ::lseek(fd_.get(), static_cast<off_t>(start), SEEK_SET) < 0)
+                throw system_failure(path_);
+            flushed_ = start;
+            used_ = 0;
+        } else {
+            throw error(path_ + ": cannot take back a packet already written");
+        }
+        --packets_;
+    }
+
     /// Writes a packet as a reader handed it out, on interface iface.
     /// Throws as the other write().
     void write(const packet_view& p, std::uint32_t iface = 0) { write(p.ts, p.data, p.caplen, p.origlen, iface); }

@@ -30,6 +30,11 @@
 // with one sift-down, which is a single comparison when the next packet
 // comes from the same input again.
 //
+// An input cut short while it is merged reads as zeros past its new end
+// (fd.hpp); its reader sees that at the latest when it reads on, right
+// after its packet was written, and that packet is then taken back if its
+// bytes had gone.
+//
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
@@ -144,6 +149,7 @@ struct merge_source {
     std::optional<capture_reader> reader;  // engaged while open
     packet_view packet;
     std::vector<std::uint32_t> iface_map;
+    bool written = false;  // packet went to the output: advance() may take it back
 };
 
 // A heap entry: the key inline, so comparisons touch only the heap.
@@ -171,6 +177,7 @@ public:
             s.input = &in;
             s.reader.emplace(in.path);
             s.iface_map.clear();
+            s.written = false;
             return advance(s);
         } catch (const format_error& e) {
             result_.failures.push_back(e.what());
@@ -183,9 +190,19 @@ public:
     // Reads the next packet of s; false at its end or when it broke (the
     // break is recorded: the packets before it were written already).
     bool advance(merge_source& s) {
+        packet_view written;  // next() may overwrite s.packet before it throws
+        written.data = s.packet.data;
+        written.caplen = s.packet.caplen;
         try {
-            return s.reader->next(s.packet);
+            const bool more = s.reader->next(s.packet);
+            s.written = false;
+            return more;
         } catch (const format_error& e) {
+            // Cut short under us: was the packet just written still whole?
+            if (s.written && !s.reader->still_holds(written)) {
+                out_.retract_last(written.caplen);
+                --result_.packets;
+            }
             result_.failures.push_back(e.what());
             return false;
         }
@@ -198,6 +215,7 @@ public:
         if (i >= s.iface_map.size() && !map_interfaces(s)) return false;
         out_.write(s.packet, s.iface_map[i]);
         ++result_.packets;
+        s.written = true;
         return true;
     }
 
