@@ -8,8 +8,8 @@
 // does, and no stdio.
 //
 // A file is written under a hidden temporary name in its own directory
-// (".NAME.XXXXXX", created with O_EXCL|O_NOFOLLOW, mode 0640 before the
-// umask) and published by rename when committed, so nobody ever sees half a
+// (".NAME.PID-START.XXXXXX.tmp", atomic_file.hpp; created with
+// O_EXCL|O_NOFOLLOW, mode 0640 before the umask) and published by rename when committed, so nobody ever sees half a
 // capture under the final name and a symbolic link planted at the temporary
 // name is never followed. A writer destroyed without commit() removes its
 // temporary file. flush() leaves what was written so far a valid capture
@@ -19,6 +19,7 @@
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
+#include "capture/atomic_file.hpp"
 #include "capture/capture_reader.hpp"
 #include "capture/error.hpp"
 #include "capture/fd.hpp"
@@ -32,7 +33,6 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,16 +74,6 @@ inline int write_all(int fd, const std::uint8_t* p, std::size_t n) noexcept {
 inline void put16(std::uint8_t* p, std::uint16_t v) noexcept { std::memcpy(p, &v, 2); }
 inline void put32(std::uint8_t* p, std::uint32_t v) noexcept { std::memcpy(p, &v, 4); }
 
-// A fresh random suffix for a temporary name.
-inline std::string random_suffix() {
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    static thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                            (static_cast<std::uint64_t>(::getpid()) << 32)};
-    std::string s(6, 'x');
-    for (auto& c : s) c = alphabet[rng() % (sizeof alphabet - 1)];
-    return s;
-}
-
 }  // namespace detail
 
 /// Writes one capture file (or standard output), packet by packet.
@@ -95,13 +85,10 @@ public:
         capture_writer w(options);
         w.path_ = path;
         std::string::size_type slash = path.rfind('/');
-        std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
         std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
         if (base.empty() || base == "." || base == "..") throw error(path + ": not a file name");
-        // NAME_MAX is 255 on every system we build on; keep room for ".", "." and six letters.
-        if (base.size() > 240) base.resize(240);
         for (int attempt = 0; attempt < 100; ++attempt) {
-            std::string temp = dir + "." + base + "." + detail::random_suffix();
+            std::string temp = temporary_path_for(path);
             int fd;
             do fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
             while (fd < 0 && errno == EINTR);

@@ -38,6 +38,7 @@
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
+#include "capture/atomic_file.hpp"
 #include "capture/capture_reader.hpp"
 #include "capture/capture_writer.hpp"
 #include "capture/error.hpp"
@@ -390,8 +391,9 @@ inline merge_result merge_captures(const merge_plan& plan, capture_writer& out, 
     static std::atomic<unsigned> part_number{0};  // unique at every depth of the tree
     for (std::size_t start = 0; start < inputs.size(); start += max_open) {
         const std::size_t end = std::min(inputs.size(), start + max_open);
-        const std::string path = settings.temp_dir + "/.cap-merge-part-" + std::to_string(::getpid()) + "-" +
-                                 std::to_string(part_number++);
+        // A temporary's name (atomic_file.hpp): a merge killed here leaves
+        // parts that cap-ls --clean knows for leftovers.
+        const std::string path = temporary_path_for(settings.temp_dir + "/cap-merge-part-" + std::to_string(part_number++));
         capture_writer part = capture_writer::to_file(path, options);
         declare_interfaces(plan, part);  // every part numbers its interfaces as the output does
         merge_result r;

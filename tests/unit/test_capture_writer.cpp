@@ -176,8 +176,11 @@ TEST_CASE("nothing appears under the final name until commit; abandon removes th
     {
         capture_writer w = capture_writer::to_file(path);
         const std::string temp = w.temp_path();
-        CHECK(temp.rfind(dir.path + "/.late.pcap.", 0) == 0);
-        CHECK(temp.size() == dir.path.size() + std::string("/.late.pcap.XXXXXX").size());
+        CHECK(temp.rfind(dir.path + "/.late.pcap." + std::to_string(::getpid()) + "-", 0) == 0);
+        auto owner = temporary_owner_of(file_name_of(temp));  // atomic_file.hpp's one form of name
+        REQUIRE(owner);
+        CHECK(owner->pid == ::getpid());
+        CHECK_FALSE(temporary_abandoned(file_name_of(temp)));
         struct stat st {};
         REQUIRE(::lstat(temp.c_str(), &st) == 0);
         mode_t mask = ::umask(0);
