@@ -443,6 +443,7 @@ inline int run_pull_tool(cli::context& ctx) {
     auto begun = std::chrono::steady_clock::now();
     {
         detail::progress_reporter reporter(ctx, progress, record_path, rec, rec_mutex);
+        const std::string temp = out->temp_path();
         try {
             result = run_pull(plan, req, *out, progress, pull_stop_requested);
             out->commit();
@@ -457,6 +458,14 @@ inline int run_pull_tool(cli::context& ctx) {
                 link.published();
             } catch (const std::exception&) {
                 link.remove();
+                // A directory made unreadable: the temporary cannot even be
+                // removed. It is not lost: cap-ls makes it whole later.
+                struct stat st {};
+                if (!temp.empty() && (::lstat(temp.c_str(), &st) == 0 || errno == EACCES))
+                    failure += " (what was pulled stays in " + temp +
+                               (record_path.empty() ? std::string(")")
+                                                    : "; cap-ls publishes it under its name once the directory "
+                                                      "is usable again)");
             }
         }
         reporter.stop();

@@ -24,7 +24,8 @@ trap cleanup_live EXIT
 # above it), so tests run at once by ctest -j never see each other's
 # traffic. 10000-29999 only: test_cap_pull_live.sh uses 30000 and above.
 # Taken: 0 live_capture, 1 live_limits, 2 live_crash, 3 live_ls,
-# 4 live_parallel, 5 live_syslog, 6 faults_kill, 7 stress_captures.
+# 4 live_parallel, 5 live_syslog, 6 faults_kill, 7 stress_captures,
+# 8 faults_unreadable.
 free_port() { echo $(( 10000 + $1 * 2000 + (RANDOM % 1500) )); }
 
 # send_udp PORT COUNT [TEXT]: COUNT datagrams to 127.0.0.1:PORT.
