@@ -353,8 +353,7 @@ private:
         if (!guarded_) return {};
         const std::size_t now = mapping().length_now();
         if (now >= size_) return {};
-        return "; the file was cut short while being read: " + std::to_string(now) + " bytes now, " +
-               std::to_string(size_) + " before";
+        return "; the file was " + mapping().cut_short_text();
     }
 
     // Throws when the file no longer holds what was read up to pos_ (the
@@ -369,9 +368,7 @@ private:
             faults_seen_ = 1;  // never a page address: every later call comes here
         }
         pos_ = cut_at_;
-        throw format_error(name_ + ": cut short while being read: " + std::to_string(mapping().length_now()) +
-                           " bytes now, " + std::to_string(size_) + " when opened (at byte " +
-                           std::to_string(cut_at_) + ")");
+        throw format_error(name_ + ": " + mapping().cut_short_text() + " (at byte " + std::to_string(cut_at_) + ")");
     }
 
     // At the end of a mapped file: was the end still there? A cut inside

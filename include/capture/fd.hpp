@@ -305,6 +305,14 @@ public:
         return end <= length_now();
     }
 
+    /// "cut short while being read: N bytes now, M when opened", N being
+    /// length_now(): what messages about a file cut under its readers say
+    /// after its name. Throws nothing but std::bad_alloc.
+    std::string cut_short_text() const {
+        return "cut short while being read: " + std::to_string(length_now()) + " bytes now, " +
+               std::to_string(size_) + " when opened";
+    }
+
 private:
     void take(mapped_file& other) noexcept {
         data_ = std::exchange(other.data_, nullptr);

@@ -292,12 +292,17 @@ inline record run_live_capture(live_job& job, pcap_file_out& out) {
     // not handed over yet; it does within the handle's timeout.
     if (failure.empty() && !out.error() && limit.empty()) {
         auto drain_until = clock::now() + std::chrono::milliseconds(2 * job.timeout_ms + 50);
-        while (clock::now() < drain_until && !state.size_reached &&
+        bool more = true;
+        while (more && clock::now() < drain_until && !state.size_reached &&
                !(job.limits.count && state.packets >= job.limits.count)) {
             pollfd p{fd, POLLIN, 0};
             ::poll(&p, 1, 20);
-            if (!dispatch_once() || out.error()) break;
+            more = dispatch_once() && !out.error();
         }
+        // Once more when the time is up: on a busy machine the capture may
+        // have been kept off the CPU for all of it, the block still unread.
+        if (more && !state.size_reached && !(job.limits.count && state.packets >= job.limits.count))
+            dispatch_once();
     }
     out.close();
     if (out.error()) failure = std::string("writing the capture file: ") + errno_text(out.error());

@@ -493,10 +493,7 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
         out[k] = std::move(fresh);  // the old one gives its copies back
     };
     std::vector<std::string> cut(count);  // why a file is read again
-    auto cut_note = [&](const filtered_file& f) {
-        return f.map.path() + ": cut short while being read: " + std::to_string(f.map.length_now()) +
-               " bytes now, " + std::to_string(f.map.size()) + " when opened";
-    };
+    auto cut_note = [](const filtered_file& f) { return f.map.path() + ": " + f.map.cut_short_text(); };
     for (std::size_t k = 0; k < count; ++k) {
         bool redo = false;
         for (auto& wk : walks)
@@ -605,9 +602,7 @@ private:
             // taken back, and the rest of the file with it.
             if (!f.map.holds(m.data + m.caplen)) {
                 out_.retract_last(m.caplen);
-                result_.failures.push_back(f.map.path() + ": cut short while being read: " +
-                                           std::to_string(f.map.length_now()) + " bytes now, " +
-                                           std::to_string(f.map.size()) + " when opened");
+                result_.failures.push_back(f.map.path() + ": " + f.map.cut_short_text());
                 return false;
             }
             release_pages(f.map, f.merge_released, m.data);

@@ -68,6 +68,9 @@ if [ "$(id -u)" = 0 ] && ip link show lo >/dev/null 2>&1; then
   wait_until 10 rec_field_is "$id" packets 5 || fail "never counted 5: $(rec_of "$id")"
   chmod 000 "$CAPTURE_DIR"
   send_udp "$port" 7
+  # Its record can no longer say so; its file, flushed each second, does.
+  holds() { [ "$(pcap_count "$file")" = "$1" ]; }
+  wait_until 10 holds 12 || fail "the 7 packets never reached the file"
   # cap-stop (root) still reads the records; the capture, as its user, can
   # no longer write its own.
   run_tool cap-stop --no-syslog --wait 5 "$id"
