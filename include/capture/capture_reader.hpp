@@ -848,4 +848,29 @@ private:
     std::size_t section_interfaces_ = 0;
 };
 
+/// How much of a capture file is whole packets.
+struct whole_packets {
+    std::uint64_t end = 0;      ///< where the last whole packet ends (past the header when none)
+    std::uint64_t packets = 0;  ///< how many come before it
+};
+
+/// Reads the capture at path through and says where its last whole packet
+/// ends: a record cut short (a file whose writer was stopped in the middle
+/// of a write), or any broken one, ends the count. Throws error when path
+/// cannot be read or its header is no capture's.
+inline whole_packets count_whole_packets(const std::string& path) {
+    capture_reader r(path);
+    whole_packets w{r.position(), 0};
+    packet_view p;
+    try {
+        while (r.next(p)) {
+            ++w.packets;
+            w.end = r.position();
+        }
+    } catch (const format_error&) {
+        // What comes before it is whole.
+    }
+    return w;
+}
+
 }  // namespace capture

@@ -300,27 +300,14 @@ public:
             used_ = 0;
             // The file itself says where its last whole record ends: read
             // it back rather than keep that bookkeeping on the hot path.
-            std::uint64_t end = 0, kept = 0;
-            {
-                capture_reader r(temp_);
-                end = r.position();
-                packet_view p;
-                try {
-                    while (r.next(p)) {
-                        ++kept;
-                        end = r.position();
-                    }
-                } catch (const format_error&) {
-                    // The record cut short by the failure: dropped below.
-                }
-            }
-            if (::ftruncate(fd_.get(), static_cast<off_t>(end)) != 0) throw system_failure(path_);
-            flushed_ = end;
+            const whole_packets whole = count_whole_packets(temp_);
+            if (::ftruncate(fd_.get(), static_cast<off_t>(whole.end)) != 0) throw system_failure(path_);
+            flushed_ = whole.end;
             patch_snaplens();
             if (::close(fd_.release()) != 0) throw system_failure(path_);
             publish();
             temp_.clear();
-            packets_ = kept;
+            packets_ = whole.packets;
         } catch (...) {
             abandon();
             throw;

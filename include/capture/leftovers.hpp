@@ -86,28 +86,6 @@ inline std::optional<std::uint64_t> last_whole_pcap_record(const mapped_file& m,
     return at;
 }
 
-// The end of the last whole packet of the capture at path, and how many
-// packets come before it, reading it all. Nothing when it is no capture.
-inline std::optional<std::uint64_t> last_whole_packet(const std::string& path, std::uint64_t& packets) {
-    try {
-        capture_reader r(path);
-        std::uint64_t end = r.position();
-        packets = 0;
-        packet_view p;
-        try {
-            while (r.next(p)) {
-                ++packets;
-                end = r.position();
-            }
-        } catch (const format_error&) {
-            // Cut short: what comes before is whole.
-        }
-        return end;
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
 }  // namespace detail
 
 /// Makes the file of a capture that died whole, under the directory lock:
@@ -148,7 +126,15 @@ inline std::optional<record> repair_dead_capture(const std::string& record_path)
                 end.reset();
             }
         }
-        if (!end) end = detail::last_whole_packet(data_path, packets);
+        if (!end) {
+            try {
+                const whole_packets whole = count_whole_packets(data_path);
+                end = whole.end;
+                packets = whole.packets;
+            } catch (const error&) {
+                // No capture at all yet.
+            }
+        }
         if (!end && linked) {
             // Killed before its output had even a header: nothing was done, nothing to keep.
             if (::unlink(data_path.c_str()) != 0 || ::unlink(file.c_str()) != 0) return std::nullopt;

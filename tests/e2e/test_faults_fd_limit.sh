@@ -7,14 +7,12 @@
 source "$(dirname "$0")/lib.sh"
 need_cmd python3
 need_cmd sha256sum
-gen=$CAPTURE_BIN/bench/make_archive
-[ -x "$gen" ] || skip "no $gen (build the bench targets)"
-export TZ=UTC
+need_generator
 here=$CAPTURE_SOURCE/tests/e2e
 cd "$WORK"
 
 N=3000
-"$gen" --out many --files "$N" --size 2K --seed 61 --quiet >/dev/null
+"$GEN" --out many --files "$N" --size 2K --seed 61 --quiet >/dev/null
 files=(many/*)
 check_eq "$N files" "$N" "${#files[@]}"
 packets() { python3 "$here/pcap_packets.py" "$@"; }

@@ -8,19 +8,14 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 need_cmd tcpdump
-gen=$CAPTURE_BIN/bench/make_archive
-[ -x "$gen" ] || skip "no $gen (build the bench targets)"
-export TZ=UTC
-"$gen" --out "$WORK/arch" --files 4 --size 1M --seed 21 --quiet >/dev/null
+need_generator
+"$GEN" --out "$WORK/arch" --files 4 --size 1M --seed 21 --quiet >/dev/null
 
 small="$WORK/small"
 mkdir "$small"
 mount -t tmpfs -o size=512k,mode=0755 tmpfs "$small" 2>/dev/null || skip "cannot mount a tmpfs here"
 trap 'umount "$small" 2>/dev/null || umount -l "$small" 2>/dev/null; rm -rf "$WORK"' EXIT
 
-# count FILE: packets as tcpdump counts them; whole FILE: tcpdump reads it to its end without complaint.
-count() { { tcpdump -nn -r "$1" 2>/dev/null || true; } | wc -l | tr -d ' '; }
-whole() { tcpdump -nn -r "$1" -w /dev/null 2>"$WORK/tcpdump.err" && ! grep -qi 'truncated' "$WORK/tcpdump.err"; }
 hidden() { ls -A "$1" | grep '^\.' || true; }
 caps="$small/caps"
 
@@ -34,8 +29,8 @@ rec=$(cat "$file.record" 2>/dev/null || true)
 check_eq "pull: its record file says failed" failed "$(field state "$rec")"
 check_match "pull: with the reason" "No space left on device" "$(field reason "$rec")"
 [ -f "$file" ] && [ ! -L "$file" ] && ok "pull: what was written is kept under its name" || fail "pull: no file at $file"
-whole "$file" && ok "pull: tcpdump reads it to its end" || fail "pull: tcpdump: $(cat "$WORK/tcpdump.err")"
-n=$(count "$file")
+reads_whole "$file" && ok "pull: tcpdump reads it to its end" || fail "pull: tcpdump: $(cat "$WORK/tcpdump.err")"
+n=$(tcpdump_count "$file")
 check_match "pull: it holds packets" '^[1-9][0-9]*$' "$n"
 check_eq "pull: the record counts exactly those" "$n" "$(field packets "$rec")"
 check_eq "pull: and their bytes" "$(stat -c %s "$file")" "$(field bytes "$rec")"
@@ -53,8 +48,8 @@ check_eq "merge: the record printed says failed" failed "$(field state "$OUT")"
 check_match "merge: with the reason" "No space left on device" "$(field reason "$OUT")"
 file=$(field file "$OUT")
 [ -f "$file" ] && ok "merge: what was written is kept under its name" || fail "merge: no file at $file"
-whole "$file" && ok "merge: tcpdump reads it to its end" || fail "merge: tcpdump: $(cat "$WORK/tcpdump.err")"
-n=$(count "$file")
+reads_whole "$file" && ok "merge: tcpdump reads it to its end" || fail "merge: tcpdump: $(cat "$WORK/tcpdump.err")"
+n=$(tcpdump_count "$file")
 check_match "merge: it holds packets" '^[1-9][0-9]*$' "$n"
 check_eq "merge: the record counts exactly those" "$n" "$(field packets "$OUT")"
 check_eq "merge: and their bytes" "$(stat -c %s "$file")" "$(field bytes "$OUT")"
@@ -68,7 +63,7 @@ check_match "tree merge: says why" "^cap-merge: .*No space left on device" "$ERR
 check_eq "tree merge: no record claims success" "" "$(grep -v 'state=failed' <<<"$OUT" || true)"
 check_eq "tree merge: no part or temporary file left" "" "$(hidden "$small")"
 if [ -e "$small/tree.pcap" ]; then
-  whole "$small/tree.pcap" && ok "tree merge: what is kept reads to its end" || fail "tree merge: $(cat "$WORK/tcpdump.err")"
+  reads_whole "$small/tree.pcap" && ok "tree merge: what is kept reads to its end" || fail "tree merge: $(cat "$WORK/tcpdump.err")"
 fi
 rm -f "$small/tree.pcap"
 

@@ -10,16 +10,12 @@
 source "$(dirname "$0")/lib.sh"
 need_cmd tcpdump
 need_cmd sha256sum
-gen=$CAPTURE_BIN/bench/make_archive
-[ -x "$gen" ] || skip "no $gen (build the bench targets)"
-export TZ=UTC
+need_generator
 seed=${CAPTURE_KILL_SEED:-20261126}
 echo "seed: $seed (CAPTURE_KILL_SEED=$seed reproduces the moments)"
 RANDOM=$seed
 cd "$WORK"
 
-count() { { tcpdump -nn -r "$1" 2>/dev/null || true; } | wc -l | tr -d ' '; }
-whole() { tcpdump -nn -r "$1" -w /dev/null 2>"$WORK/tcpdump.err" && ! grep -qi truncated "$WORK/tcpdump.err"; }
 now_ms() { date +%s%3N; }
 # moment MS: sleeps a random time in [0, MS) milliseconds.
 moment() { sleep "$(awk -v r="$RANDOM" -v ms="$1" 'BEGIN { printf "%.3f", (r % ms) / 1000 }')"; }
@@ -57,9 +53,9 @@ check_dir() {
       # Killed before it wrote anything: no file, and the record says so.
       [ ! -e "$file" ] && [ ! -L "$file" ] && [ "$(field packets "$rec")" = 0 ] && continue
       [ -f "$file" ] && [ ! -L "$file" ] || { fail "$what: a dead capture's file is not a plain file: $file"; bad=1; continue; }
-      [ "$(field packets "$rec")" = "$(count "$file")" ] || { fail "$what: $file: record says $(field packets "$rec") packets, the file holds $(count "$file")"; bad=1; } ;;
+      [ "$(field packets "$rec")" = "$(tcpdump_count "$file")" ] || { fail "$what: $file: record says $(field packets "$rec") packets, the file holds $(tcpdump_count "$file")"; bad=1; } ;;
     done | stopped | limit | interrupted)
-      [ "$(field packets "$rec")" = "$(count "$file")" ] || { fail "$what: $file: record says $(field packets "$rec") packets, the file holds $(count "$file")"; bad=1; } ;;
+      [ "$(field packets "$rec")" = "$(tcpdump_count "$file")" ] || { fail "$what: $file: record says $(field packets "$rec") packets, the file holds $(tcpdump_count "$file")"; bad=1; } ;;
     esac
   done <<<"$listed"
   # What cap-ls names as left by killed tools: hidden temporaries, and the
@@ -73,8 +69,8 @@ check_dir() {
       grep -qxF "$f" <<<"$named" || { fail "$what: a link at a final name, not named as left: $f -> $(readlink "$f")"; bad=1; }
       continue
     fi
-    whole "$f" || { fail "$what: $f does not read to its end: $(cat "$WORK/tcpdump.err")"; bad=1; continue; }
-    n=$(count "$f")
+    reads_whole "$f" || { fail "$what: $f does not read to its end: $(cat "$WORK/tcpdump.err")"; bad=1; continue; }
+    n=$(tcpdump_count "$f")
     [ "$(field packets "$(cap-info --no-syslog "$f")")" = "$n" ] || { fail "$what: $f: cap-info and tcpdump disagree"; bad=1; }
   done
   [ "$bad" = 0 ] && ok "$what: every file under a final name is whole, and counted right"
@@ -93,7 +89,7 @@ check_dir() {
   check_eq "$what: a second cap-ls names nothing" "" "$(cap-ls --dir "$dir" --all 2>&1 >/dev/null)"
 }
 
-"$gen" --out arch --files 6 --size 4M --seed 41 --quiet >/dev/null
+"$GEN" --out arch --files 6 --size 4M --seed 41 --quiet >/dev/null
 cat arch/* >/dev/null
 
 # --- Pulls, one of them to the end first to measure how long one takes.
@@ -114,7 +110,7 @@ check_dir "$CAPTURE_DIR" merges
 
 # --- Digests with sidecars, over many small files.
 mkdir hashes
-"$gen" --out hashes --files 400 --size 4K --seed 42 --quiet >/dev/null
+"$GEN" --out hashes --files 400 --size 4K --seed 42 --quiet >/dev/null
 ms=$(timed cap-hash --no-syslog --sidecar -j 2 hashes/daemonlogger.pcap.*)
 echo "hashing takes $ms ms here"
 rm -f hashes/*.sha256

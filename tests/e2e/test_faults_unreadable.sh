@@ -9,9 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 need_cmd tcpdump
 need_cmd python3
-gen=$CAPTURE_BIN/bench/make_archive
-[ -x "$gen" ] || skip "no $gen (build the bench targets)"
-export TZ=UTC
+need_generator
 here=$CAPTURE_SOURCE/tests/e2e
 chmod 755 "$WORK"
 cd "$WORK"
@@ -22,10 +20,8 @@ if [ "$(id -u)" = 0 ]; then
   id nobody >/dev/null 2>&1 || skip "no user nobody"
   as_user=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups --)
 fi
-count() { { tcpdump -nn -r "$1" 2>/dev/null || true; } | wc -l | tr -d ' '; }
-whole() { tcpdump -nn -r "$1" -w /dev/null 2>"$WORK/tcpdump.err" && ! grep -qi truncated "$WORK/tcpdump.err"; }
 
-"$gen" --out arch --files 8 --size 4M --seed 51 --quiet >/dev/null
+"$GEN" --out arch --files 8 --size 4M --seed 51 --quiet >/dev/null
 chmod -R a+rX arch
 want=$(cap-pull --no-syslog -a u -e 'tcp' -r arch -j 1 -w - 2>/dev/null | tcpdump -nn -r - 2>/dev/null | wc -l | tr -d ' ')
 
@@ -51,8 +47,8 @@ check_eq "usable again: cap-ls exits 0" "0:" "$RC:$ERR"
 check_eq "the pull is dead" dead "$(field state "$OUT")"
 file=$(field file "$OUT")
 [ -f "$file" ] && [ ! -L "$file" ] && ok "its output is published under its name" || fail "no file at $file"
-whole "$file" && ok "it reads to its end" || fail "$(cat tcpdump.err)"
-check_eq "nothing that was pulled is lost" "$want" "$(count "$file")"
+reads_whole "$file" && ok "it reads to its end" || fail "$(cat tcpdump.err)"
+check_eq "nothing that was pulled is lost" "$want" "$(tcpdump_count "$file")"
 check_eq "its record counts it" "$want" "$(field packets "$OUT")"
 check_eq "no temporary is left" "" "$(ls -A caps | grep '^\.' || true)"
 
@@ -80,7 +76,7 @@ if [ "$(id -u)" = 0 ] && ip link show lo >/dev/null 2>&1; then
   chmod 750 "$CAPTURE_DIR"
   rec=$(cap-ls --all --records | grep -P "^id=$id\t" || true)
   check_eq "usable again: cap-ls says it is dead" dead "$(field state "$rec")"
-  whole "$file" && ok "its file reads to its end" || fail "$(cat tcpdump.err)"
+  reads_whole "$file" && ok "its file reads to its end" || fail "$(cat tcpdump.err)"
   check_eq "every packet is there, those after the chmod too" 12 "$(pcap_count "$file")"
   check_eq "and its record, made whole, counts them" "12:yes" "$(field packets "$rec"):$(field repaired "$rec")"
 else

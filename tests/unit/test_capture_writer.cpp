@@ -9,12 +9,10 @@
 
 #include "test_support.hpp"
 
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <dirent.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -292,13 +290,9 @@ TEST_CASE("a writer moves without losing its file", "[writer]") {
 }
 
 TEST_CASE("after a failed write, keep_written publishes the whole records that reached the file", "[writer]") {
-    // RLIMIT_FSIZE stands in for a full disk: past it write(2) writes what
-    // fits, then fails (EFBIG; SIGXFSZ is ignored), as it does on ENOSPC.
+    // A file size limit stands in for a full disk.
     temp_dir dir;
     auto a = payload(1000, 14), big = payload(70000, 15);
-    struct rlimit old {};
-    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
-    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
     for (auto format : {output_format::pcap, output_format::pcapng}) {
         for (bool oversized : {false, true}) {
             const std::string path = dir.path + "/kept" + std::to_string(oversized) +
@@ -308,23 +302,22 @@ TEST_CASE("after a failed write, keep_written publishes the whole records that r
             o.buffer_size = 65536;
             capture_writer w = capture_writer::to_file(path, o);
             std::uint32_t i = w.add_interface(1, 262144);
-            struct rlimit small = old;
-            small.rlim_cur = 150001;  // inside a record, whichever the format
-            REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
             std::uint64_t written = 0;
             bool failed = false;
-            try {
-                for (; written < 1000; ++written) {
-                    const auto& data = oversized && written % 2 ? big : a;
-                    w.write(timestamp{static_cast<std::int64_t>(written), 0}, data.data(),
-                            static_cast<std::uint32_t>(data.size()), static_cast<std::uint32_t>(data.size()), i);
+            {
+                test_support::file_size_limit full(150001);  // inside a record, whichever the format
+                try {
+                    for (; written < 1000; ++written) {
+                        const auto& data = oversized && written % 2 ? big : a;
+                        w.write(timestamp{static_cast<std::int64_t>(written), 0}, data.data(),
+                                static_cast<std::uint32_t>(data.size()), static_cast<std::uint32_t>(data.size()), i);
+                    }
+                    w.flush();
+                } catch (const error& e) {
+                    failed = true;
+                    CHECK_THAT(e.what(), Catch::Contains(path));
                 }
-                w.flush();
-            } catch (const error& e) {
-                failed = true;
-                CHECK_THAT(e.what(), Catch::Contains(path));
             }
-            REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
             REQUIRE(failed);
             std::uint64_t kept = w.keep_written();
             CHECK(kept > 0);
@@ -341,7 +334,6 @@ TEST_CASE("after a failed write, keep_written publishes the whole records that r
             CHECK(static_cast<std::uint64_t>(st.st_size) <= 150001);
         }
     }
-    std::signal(SIGXFSZ, old_handler);
     CHECK(dir.entries().size() == 4);  // no temporary file left
 }
 

@@ -5,12 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdlib>
 #include <string>
 
@@ -27,6 +27,15 @@ struct temp_file {
     }
     ~temp_file() { ::unlink(path.c_str()); }
 };
+
+// A writer of Ethernet packets to the file at path, through a buffer of
+// buffer_bytes.
+capture::pcap_file_out ethernet_file_out(const std::string& path, std::size_t buffer_bytes) {
+    capture::unique_pcap dead(::pcap_open_dead(DLT_EN10MB, 65535));
+    capture::unique_fd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    REQUIRE(fd);
+    return capture::pcap_file_out(std::move(fd), capture::pcap_file_header_for(dead.get()), buffer_bytes);
+}
 
 }  // namespace
 
@@ -45,11 +54,8 @@ TEST_CASE("the header is libpcap's, for the handle's link type") {
 }
 
 TEST_CASE("packets written are read back, the file valid at every flush") {
-    capture::unique_pcap dead(::pcap_open_dead(DLT_EN10MB, 65535));
     temp_file f;
-    capture::unique_fd fd(::open(f.path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
-    REQUIRE(fd);
-    capture::pcap_file_out out(std::move(fd), capture::pcap_file_header_for(dead.get()), 256);
+    capture::pcap_file_out out = ethernet_file_out(f.path, 256);
     CHECK(out.bytes() == 24);
     std::uint8_t payload[100] = {};
     for (int i = 0; i < 10; ++i) {
@@ -82,31 +88,23 @@ TEST_CASE("a write that fails leaves whole packets and the error") {
 }
 
 TEST_CASE("a write cut short part way keeps whole packets, and counts exactly those") {
-    // RLIMIT_FSIZE stands in for a disk that fills in the middle of a
-    // write: write(2) writes what fits, then fails (SIGXFSZ ignored).
-    capture::unique_pcap dead(::pcap_open_dead(DLT_EN10MB, 65535));
+    // A file size limit stands in for a disk that fills in the middle of a write.
     temp_file f;
-    capture::unique_fd fd(::open(f.path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
-    REQUIRE(fd);
-    capture::pcap_file_out out(std::move(fd), capture::pcap_file_header_for(dead.get()), 4096);
-    struct rlimit old {};
-    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
-    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-    struct rlimit small = old;
-    small.rlim_cur = 3000;  // in the middle of a packet
-    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    capture::pcap_file_out out = ethernet_file_out(f.path, 4096);
     std::uint8_t payload[100] = {};
     int added = 0;
-    for (int i = 0; i < 100; ++i) {
-        pcap_pkthdr h{};
-        h.ts.tv_sec = 1700000000 + i;
-        h.caplen = h.len = 100;
-        if (!out.add(&h, payload)) break;
-        ++added;
+    bool closed;
+    {
+        test_support::file_size_limit full(3000);  // in the middle of a packet
+        for (int i = 0; i < 100; ++i) {
+            pcap_pkthdr h{};
+            h.ts.tv_sec = 1700000000 + i;
+            h.caplen = h.len = 100;
+            if (!out.add(&h, payload)) break;
+            ++added;
+        }
+        closed = out.close();
     }
-    bool closed = out.close();
-    REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
-    std::signal(SIGXFSZ, old_handler);
     CHECK_FALSE(closed);
     CHECK(out.error() == EFBIG);
     CHECK(added > static_cast<int>(out.packets()));
