@@ -15,6 +15,16 @@
 // format_error that names the file and the byte offset of the record or
 // block at fault.
 //
+// A file cut shorter while it is read reads as zeros past its new end
+// rather than raising SIGBUS (fd.hpp). A reader of a mapped file never
+// hands such zeros out as packets: it asks whether the file still holds
+// what it read whenever the mapping faulted (one load per packet to see),
+// at a pcap record header of zeros (a new end inside a page reads as
+// zeros without any fault), and at the end of the file; a file cut under
+// it is a format_error "cut short while being read". (pcapng needs no
+// more: zeros are not a valid block, and a block cut short fails its
+// trailer check; its message then says the file was cut.)
+//
 // Where the formats leave room, we follow libpcap 1.10 (sf-pcap.c,
 // sf-pcapng.c, pcap-common.c), so that what tcpdump reads, we read:
 //   * A pcap record whose captured length exceeds the header's snaplen is
@@ -44,6 +54,7 @@
 #include "capture/fd.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -219,7 +230,17 @@ public:
     /// its header is broken.
     explicit capture_reader(const std::string& path) : map_(path), name_(path) {
         map_.advise_sequential();
+        watch(map_);
         start(map_.data(), map_.size());
+    }
+
+    /// Reads the file mapped in map, which must outlive the reader (a
+    /// caller that keeps the mapping, to give its pages back or write from
+    /// it later); name is what messages call it. Watches for the file being
+    /// cut short as the path constructor does. Throws as it does.
+    capture_reader(const mapped_file& map, std::string name) : borrowed_(&map), name_(std::move(name)) {
+        watch(map);
+        start(map.data(), map.size());
     }
 
     /// Reads a capture held in memory (not copied: data must outlive the
@@ -248,6 +269,9 @@ public:
     /// (and again if called again). Throws format_error("PATH: why (at byte
     /// N)") for malformed or truncated data, N being the offset of the record
     /// or block at fault; p is then unchanged, and calling again throws again.
+    /// A mapped file cut short under the reader is a format_error "PATH: cut
+    /// short while being read ..." (p may then hold what was read as zeros:
+    /// never use it), again at every later call.
     bool next(packet_view& p) {
         bool got = false;
         switch (mode_) {
@@ -255,8 +279,20 @@ public:
             case mode::pcap_swapped: got = next_pcap<true>(p); break;
             case mode::pcapng: got = next_pcapng(p); break;
         }
+        // A page of the mapping faulted since we last looked (fd.hpp): is
+        // what was just read still in the file?
+        if (__builtin_expect(fault_mark_->load(std::memory_order_relaxed) != faults_seen_, 0))
+            check_cut(got ? p.offset : pos_);
         prefetch();
         return got;
+    }
+
+    /// True when the file still holds the bytes of p, a packet this reader
+    /// handed out: ask after using them (fd.hpp's mapped_file::holds). Always
+    /// true for a reader of memory. Throws nothing.
+    bool still_holds(const packet_view& p) const noexcept {
+        if (!guarded_) return true;
+        return mapping().holds(static_cast<std::size_t>(p.data - data_) + p.caplen);
     }
 
     /// The size of the file in bytes. Throws nothing.
@@ -295,10 +331,52 @@ private:
     };
 
     [[noreturn, gnu::cold, gnu::noinline]] void fail(const std::string& why) const {
-        throw format_error(name_ + ": " + why);
+        throw format_error(name_ + ": " + why + cut_note());
     }
     [[noreturn, gnu::cold, gnu::noinline]] void fail_at(std::uint64_t at, const std::string& why) const {
-        throw format_error(name_ + ": " + why + " (at byte " + std::to_string(at) + ")");
+        throw format_error(name_ + ": " + why + " (at byte " + std::to_string(at) + ")" + cut_note());
+    }
+
+    // ---- a file cut short under us (fd.hpp) ----
+
+    const mapped_file& mapping() const noexcept { return borrowed_ ? *borrowed_ : map_; }
+
+    void watch(const mapped_file& map) noexcept {
+        guarded_ = map.data() != nullptr;
+        if (const auto* mark = map.fault_mark()) fault_mark_ = mark;
+        faults_seen_ = fault_mark_->load(std::memory_order_acquire);
+    }
+
+    // What a message about a broken file adds when the file was cut short
+    // meanwhile: that is then the likelier cause.
+    std::string cut_note() const {
+        if (!guarded_) return {};
+        const std::size_t now = mapping().length_now();
+        if (now >= size_) return {};
+        return "; the file was " + mapping().cut_short_text();
+    }
+
+    // Throws when the file no longer holds what was read up to pos_ (the
+    // record at `at` included), and from then on at every call; otherwise
+    // takes note of the faults seen.
+    [[gnu::cold, gnu::noinline]] void check_cut(std::uint64_t at) {
+        if (!cut_) {
+            faults_seen_ = fault_mark_->load(std::memory_order_acquire);
+            if (!guarded_ || mapping().length_now() >= pos_) return;
+            cut_ = true;
+            cut_at_ = at;
+            faults_seen_ = 1;  // never a page address: every later call comes here
+        }
+        pos_ = cut_at_;
+        throw format_error(name_ + ": " + mapping().cut_short_text() + " (at byte " + std::to_string(cut_at_) + ")");
+    }
+
+    // At the end of a mapped file: was the end still there? A cut inside
+    // the last page faults nowhere. Once per file.
+    void check_end(std::uint64_t at) {
+        if (!guarded_ || end_checked_) return;
+        end_checked_ = true;
+        check_cut(at);
     }
     [[noreturn, gnu::cold, gnu::noinline]] void fail_truncated(std::uint64_t at, std::string_view what,
                                                                std::uint64_t needs, std::uint64_t left) const {
@@ -372,7 +450,10 @@ private:
         const std::size_t at = pos_;
         const std::size_t left = size_ - at;
         if (left < record_header_size_) {
-            if (left == 0) return false;
+            if (left == 0) {
+                check_end(at);
+                return false;
+            }
             fail_truncated(at, "packet record header", record_header_size_, left);
         }
         const std::uint8_t* h = data_ + at;
@@ -406,6 +487,8 @@ private:
         p.offset = at;
         p.has_timestamp = true;
         pos_ = at + record_header_size_ + caplen;
+        // A header of zeros: perhaps the file's new end is in this page.
+        if (__builtin_expect((sec | frac | caplen | len) == 0, 0) && guarded_) check_cut(at);
         return true;
     }
 
@@ -501,6 +584,7 @@ private:
         const std::size_t at = pos_;
         const std::size_t left = size_ - at;
         if (left == 0) {
+            check_end(at);
             type = 0;
             return 0;
         }
@@ -728,6 +812,15 @@ private:
     enum class lengths : std::uint8_t { as_written, swapped, maybe_swapped };
 
     mapped_file map_;
+    const mapped_file* borrowed_ = nullptr;  // the caller's mapping, when it keeps one
+    // Where the mapping's faults are noted (a constant 0 for memory or an
+    // unguarded mapping), and what it said when last looked at.
+    const std::atomic<std::uintptr_t>* fault_mark_ = &detail::no_fault_mark;
+    std::uintptr_t faults_seen_ = 0;
+    bool guarded_ = false;       // a mapped file: check it is still there
+    bool end_checked_ = false;
+    bool cut_ = false;           // cut short under us: every call throws
+    std::size_t cut_at_ = 0;
     std::string name_;
     const std::uint8_t* data_ = nullptr;
     std::size_t size_ = 0;
@@ -754,5 +847,30 @@ private:
     std::size_t section_base_ = 0;
     std::size_t section_interfaces_ = 0;
 };
+
+/// How much of a capture file is whole packets.
+struct whole_packets {
+    std::uint64_t end = 0;      ///< where the last whole packet ends (past the header when none)
+    std::uint64_t packets = 0;  ///< how many come before it
+};
+
+/// Reads the capture at path through and says where its last whole packet
+/// ends: a record cut short (a file whose writer was stopped in the middle
+/// of a write), or any broken one, ends the count. Throws error when path
+/// cannot be read or its header is no capture's.
+inline whole_packets count_whole_packets(const std::string& path) {
+    capture_reader r(path);
+    whole_packets w{r.position(), 0};
+    packet_view p;
+    try {
+        while (r.next(p)) {
+            ++w.packets;
+            w.end = r.position();
+        }
+    } catch (const format_error&) {
+        // What comes before it is whole.
+    }
+    return w;
+}
 
 }  // namespace capture

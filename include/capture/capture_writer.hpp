@@ -8,8 +8,8 @@
 // does, and no stdio.
 //
 // A file is written under a hidden temporary name in its own directory
-// (".NAME.XXXXXX", created with O_EXCL|O_NOFOLLOW, mode 0640 before the
-// umask) and published by rename when committed, so nobody ever sees half a
+// (".NAME.PID-START.XXXXXX.tmp", atomic_file.hpp; created with
+// O_EXCL|O_NOFOLLOW, mode 0640 before the umask) and published by rename when committed, so nobody ever sees half a
 // capture under the final name and a symbolic link planted at the temporary
 // name is never followed. A writer destroyed without commit() removes its
 // temporary file. flush() leaves what was written so far a valid capture
@@ -19,6 +19,7 @@
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
+#include "capture/atomic_file.hpp"
 #include "capture/capture_reader.hpp"
 #include "capture/error.hpp"
 #include "capture/fd.hpp"
@@ -32,7 +33,6 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,16 +60,6 @@ namespace detail {
 inline void put16(std::uint8_t* p, std::uint16_t v) noexcept { std::memcpy(p, &v, 2); }
 inline void put32(std::uint8_t* p, std::uint32_t v) noexcept { std::memcpy(p, &v, 4); }
 
-// A fresh random suffix for a temporary name.
-inline std::string random_suffix() {
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    static thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                            (static_cast<std::uint64_t>(::getpid()) << 32)};
-    std::string s(6, 'x');
-    for (auto& c : s) c = alphabet[rng() % (sizeof alphabet - 1)];
-    return s;
-}
-
 }  // namespace detail
 
 /// Writes one capture file (or standard output), packet by packet.
@@ -81,13 +71,10 @@ public:
         capture_writer w(options);
         w.path_ = path;
         std::string::size_type slash = path.rfind('/');
-        std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
         std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
         if (base.empty() || base == "." || base == "..") throw error(path + ": not a file name");
-        // NAME_MAX is 255 on every system we build on; keep room for ".", "." and six letters.
-        if (base.size() > 240) base.resize(240);
         for (int attempt = 0; attempt < 100; ++attempt) {
-            std::string temp = dir + "." + base + "." + detail::random_suffix();
+            std::string temp = temporary_path_for(path);
             int fd;
             do fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
             while (fd < 0 && errno == EINTR);
@@ -227,6 +214,33 @@ public:
         ++packets_;
     }
 
+    /// Takes back the packet just written, of caplen bytes: its bytes
+    /// turned out not to be what they should (the file they were copied
+    /// from was cut short meanwhile, fd.hpp). Nothing is written in its
+    /// place. Throws error when it cannot be taken back (a packet larger
+    /// than the buffer, already sent to standard output).
+    void retract_last(std::uint32_t caplen) {
+        const bool pcap = options_.format == output_format::pcap;
+        const std::size_t head = pcap ? 16 : 28;
+        const std::size_t tail = pcap ? 0 : ((caplen + 3u) & ~3u) - caplen + 4;
+        const std::size_t len = head + caplen + tail;
+        if (packets_ == 0) throw error(path_ + ": no packet to take back");
+        if (used_ >= len) {  // it is still in the buffer, at its end
+            used_ -= len;
+        } else if (seekable_ && fd_ && used_ == tail && flushed_ >= head + caplen) {
+            // Larger than the buffer: its head and bytes went to the file.
+            const std::uint64_t start = flushed_ - head - caplen;
+            if (::ftruncate(fd_.get(), static_cast<off_t>(start)) != 0 ||
+                ::lseek(fd_.get(), static_cast<off_t>(start), SEEK_SET) < 0)
+                throw system_failure(path_);
+            flushed_ = start;
+            used_ = 0;
+        } else {
+            throw error(path_ + ": cannot take back a packet already written");
+        }
+        --packets_;
+    }
+
     /// Writes a packet as a reader handed it out, on interface iface.
     /// Throws as the other write().
     void write(const packet_view& p, std::uint32_t iface = 0) { write(p.ts, p.data, p.caplen, p.origlen, iface); }
@@ -260,6 +274,35 @@ public:
             throw;
         }
         closed_ = true;
+    }
+
+    /// After a write failed (a full disk, say): keeps what reached the
+    /// file rather than nothing. The file is cut after its last whole
+    /// record (what was buffered, or written only in part, is dropped),
+    /// its snapshot lengths raised, and it is published under the final
+    /// name as commit() does. Returns the packets it holds. Throws error
+    /// when there is nothing to keep (standard output, or not even the
+    /// file header reached the file); the temporary file is then removed.
+    std::uint64_t keep_written() {
+        try {
+            if (temp_.empty() || !fd_) throw error(path_ + ": nothing written to keep");
+            used_ = 0;
+            // The file itself says where its last whole record ends: read
+            // it back rather than keep that bookkeeping on the hot path.
+            const whole_packets whole = count_whole_packets(temp_);
+            if (::ftruncate(fd_.get(), static_cast<off_t>(whole.end)) != 0) throw system_failure(path_);
+            flushed_ = whole.end;
+            patch_snaplens();
+            if (::close(fd_.release()) != 0) throw system_failure(path_);
+            publish();
+            temp_.clear();
+            packets_ = whole.packets;
+        } catch (...) {
+            abandon();
+            throw;
+        }
+        closed_ = true;
+        return packets_;
     }
 
     /// Gives up: removes the temporary file (standard output is left as

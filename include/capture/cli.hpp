@@ -15,6 +15,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -56,13 +58,29 @@ struct context {
     }
 };
 
-/// The value of --jobs: 0 or absent means the cores this process may use.
-/// Throws usage_error outside 0 to 1024.
+/// How many jobs the open-file limit leaves room for: a job holds at most
+/// two descriptors at once (the file it reads, a temporary it writes),
+/// beside a reserve of 16 for the rest (standard streams, syslog, the
+/// directories scanned). At least 1. Throws nothing.
+inline unsigned jobs_within_file_limit() {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
+    const rlim_t room = rl.rlim_cur > 18 ? (rl.rlim_cur - 16) / 2 : 1;
+    return static_cast<unsigned>(std::min<rlim_t>(room, 1024));
+}
+
+/// The value of --jobs: 0 or absent means the cores this process may use;
+/// never more than the open-file limit leaves room for, so that a low
+/// `ulimit -n` makes a tool slower, never fail files for want of a
+/// descriptor. Throws usage_error outside 0 to 1024.
 inline unsigned jobs(const context& ctx) {
-    if (!ctx.vm.count("jobs")) return available_cores();
-    int n = ctx.vm["jobs"].as<int>();
-    if (n < 0 || n > 1024) throw usage_error("--jobs: " + std::to_string(n) + " is not between 0 and 1024");
-    return n == 0 ? available_cores() : static_cast<unsigned>(n);
+    unsigned wanted = available_cores();
+    if (ctx.vm.count("jobs")) {
+        int n = ctx.vm["jobs"].as<int>();
+        if (n < 0 || n > 1024) throw usage_error("--jobs: " + std::to_string(n) + " is not between 0 and 1024");
+        if (n > 0) wanted = static_cast<unsigned>(n);
+    }
+    return std::min(wanted, jobs_within_file_limit());
 }
 
 /// Whether --vlan is wanted: --vlan, else not --no-vlan and the vlan

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -85,6 +86,7 @@ public:
         starts_.push_back(buffer_.size());
         buffer_.insert(buffer_.end(), f, f + sizeof fields);
         buffer_.insert(buffer_.end(), data, data + h->caplen);
+        ++packets_;
         return true;
     }
 
@@ -106,6 +108,9 @@ public:
                 }
                 if (done == buffer_.size()) whole = done;
                 if (starts_.empty() || starts_.front() > done) whole = 0;
+                // The packets cut off were counted when buffered.
+                packets_ -= static_cast<std::uint64_t>(
+                    starts_.end() - std::lower_bound(starts_.begin(), starts_.end(), whole));
                 committed_ += whole;
                 // Shrinking needs no space: the file stays a valid capture.
                 [[maybe_unused]] int rc = ::ftruncate(fd_.get(), static_cast<off_t>(committed_));
@@ -135,6 +140,9 @@ public:
 
     /// The size of the file once the buffer is written.
     std::uint64_t bytes() const noexcept { return committed_ + buffer_.size(); }
+    /// The packets in the file once the buffer is written (after a failed
+    /// write, exactly those the file holds).
+    std::uint64_t packets() const noexcept { return packets_; }
     /// The errno of the write that failed; 0 while all is well.
     int error() const noexcept { return error_; }
 
@@ -144,6 +152,7 @@ private:
     std::vector<std::uint8_t> buffer_;
     std::vector<std::size_t> starts_;  // where each buffered packet begins
     std::uint64_t committed_ = 0;
+    std::uint64_t packets_ = 0;
     int error_ = 0;
 };
 
@@ -221,7 +230,7 @@ inline record run_live_capture(live_job& job, pcap_file_out& out) {
 
     auto update_counters = [&] {
         job.rec.set("bytes", std::to_string(out.bytes()));
-        job.rec.set("packets", std::to_string(state.packets));
+        job.rec.set("packets", std::to_string(out.packets()));
         pcap_stat st{};
         if (::pcap_stats(job.handle, &st) == 0) {
             job.rec.set("received", std::to_string(st.ps_recv));
@@ -284,12 +293,17 @@ inline record run_live_capture(live_job& job, pcap_file_out& out) {
     // not handed over yet; it does within the handle's timeout.
     if (failure.empty() && !out.error() && limit.empty()) {
         auto drain_until = clock::now() + std::chrono::milliseconds(2 * job.timeout_ms + 50);
-        while (clock::now() < drain_until && !state.size_reached &&
+        bool more = true;
+        while (more && clock::now() < drain_until && !state.size_reached &&
                !(job.limits.count && state.packets >= job.limits.count)) {
             pollfd p{fd, POLLIN, 0};
             ::poll(&p, 1, 20);
-            if (!dispatch_once() || out.error()) break;
+            more = dispatch_once() && !out.error();
         }
+        // Once more when the time is up: on a busy machine the capture may
+        // have been kept off the CPU for all of it, the block still unread.
+        if (more && !state.size_reached && !(job.limits.count && state.packets >= job.limits.count))
+            dispatch_once();
     }
     out.close();
     if (out.error()) failure = std::string("writing the capture file: ") + errno_text(out.error());

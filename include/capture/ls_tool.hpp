@@ -3,6 +3,7 @@
 #pragma once
 
 #include "capture/cli.hpp"
+#include "capture/leftovers.hpp"
 #include "capture/links.hpp"
 #include "capture/registry.hpp"
 #include "capture/time_arg.hpp"
@@ -105,8 +106,9 @@ inline void write_verbose_block(std::ostream& out, const listed_capture& c,
 }
 
 /// The captures in ctx's directory: dead ones found are marked dead (and
-/// logged, once) when the record can be rewritten. Problems with record
-/// files are said on stderr; returns false when there were any.
+/// logged, once) when the record can be rewritten, and their files made
+/// whole (leftovers.hpp). Problems with record files are said on stderr;
+/// returns false when there were any.
 inline bool collect_captures(const cli::context& ctx, std::vector<listed_capture>& out, std::int64_t now,
                              std::int64_t stale_age) {
     std::vector<std::string> problems;
@@ -131,6 +133,11 @@ inline bool collect_captures(const cli::context& ctx, std::vector<listed_capture
                 // Not ours to rewrite (another user's directory): shown dead all the same.
             }
         }
+        // Its file cut after its last whole packet, a pull's published over
+        // its link, its counters what the file holds: once.
+        if (c.state == "dead" && !c.rec.has("repaired")) {
+            if (auto repaired = repair_dead_capture(e.record_path)) c.rec = *repaired;
+        }
         c.started = parse_iso8601(c.rec.get("started"), file_mtime(c.rec.get("file")));
         c.ended = c.state == "running" ? now : parse_iso8601(c.rec.get("ended"), file_mtime(e.record_path));
         c.stale = c.state == "running" && stale_age > 0 && now - c.started > stale_age;
@@ -139,6 +146,34 @@ inline bool collect_captures(const cli::context& ctx, std::vector<listed_capture
         out.push_back(std::move(c));
     }
     return problems.empty();
+}
+
+/// Says on stderr which files killed tools left in ctx's directory
+/// (leftovers.hpp), or with clean removes them (and logs each). Returns
+/// false when one could not be removed. Throws nothing but std::bad_alloc.
+inline bool report_leftovers(const cli::context& ctx, bool clean) {
+    bool all_removed = true;
+    for (const auto& l : find_leftovers(ctx.config.dir)) {
+        const std::string who = "process " + std::to_string(l.pid);
+        const std::string what = l.bytes ? format_bytes_human(l.bytes) : std::string("a link");
+        if (!clean) {
+            ctx.warn(l.path + ": left by " + who + ", which ended before it finished it (" + what +
+                     "); cap-ls --clean removes it");
+            continue;
+        }
+        record details{{"file", l.path}, {"pid", std::to_string(l.pid)}, {"bytes", std::to_string(l.bytes)}};
+        try {
+            remove_leftover(l);
+            ctx.warn("removed " + l.path + " (" + what + ", left by " + who + ")");
+            ctx.log("clean", "ok", details);
+        } catch (const error& e) {
+            ctx.warn(e.what());
+            details.set("error", e.what());
+            ctx.log("clean", "failed", details);
+            all_removed = false;
+        }
+    }
+    return all_removed;
 }
 
 /// Runs cap-ls; returns the exit code.
@@ -158,6 +193,7 @@ inline int run_ls(cli::context& ctx) {
 
     std::vector<listed_capture> captures;
     bool ok = collect_captures(ctx, captures, now, stale_age);
+    ok = report_leftovers(ctx, vm.count("clean") > 0) && ok;
     std::vector<listed_capture> shown;
     for (auto& c : captures) {
         if (!all && c.state != "running") continue;
@@ -233,7 +269,8 @@ inline void declare_ls_options(cli::tool& tool) {
         ("all", "finished captures too, with their state and end")
         ("since", po::value<std::string>()->value_name("TIME"), "with --all: captures running at or after TIME")
         ("until", po::value<std::string>()->value_name("TIME"), "with --all: captures started at or before TIME")
-        ("report", "sum captures, bytes and time per analyst per day");
+        ("report", "sum captures, bytes and time per analyst per day")
+        ("clean", "remove the temporary files that tools killed before they finished left behind");
 }
 
 }  // namespace capture

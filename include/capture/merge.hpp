@@ -30,9 +30,15 @@
 // with one sift-down, which is a single comparison when the next packet
 // comes from the same input again.
 //
+// An input cut short while it is merged reads as zeros past its new end
+// (fd.hpp); its reader sees that at the latest when it reads on, right
+// after its packet was written, and that packet is then taken back if its
+// bytes had gone.
+//
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
+#include "capture/atomic_file.hpp"
 #include "capture/capture_reader.hpp"
 #include "capture/capture_writer.hpp"
 #include "capture/error.hpp"
@@ -146,6 +152,7 @@ struct merge_source {
     std::optional<capture_reader> reader;  // engaged while open
     packet_view packet;
     std::vector<std::uint32_t> iface_map;
+    bool written = false;  // packet went to the output: advance() may take it back
 };
 
 // A heap entry: the key inline, so comparisons touch only the heap.
@@ -173,6 +180,7 @@ public:
             s.input = &in;
             s.reader.emplace(in.path);
             s.iface_map.clear();
+            s.written = false;
             return advance(s);
         } catch (const format_error& e) {
             result_.failures.push_back(e.what());
@@ -185,9 +193,19 @@ public:
     // Reads the next packet of s; false at its end or when it broke (the
     // break is recorded: the packets before it were written already).
     bool advance(merge_source& s) {
+        packet_view written;  // next() may overwrite s.packet before it throws
+        written.data = s.packet.data;
+        written.caplen = s.packet.caplen;
         try {
-            return s.reader->next(s.packet);
+            const bool more = s.reader->next(s.packet);
+            s.written = false;
+            return more;
         } catch (const format_error& e) {
+            // Cut short under us: was the packet just written still whole?
+            if (s.written && !s.reader->still_holds(written)) {
+                out_.retract_last(written.caplen);
+                --result_.packets;
+            }
             result_.failures.push_back(e.what());
             return false;
         }
@@ -200,6 +218,7 @@ public:
         if (i >= s.iface_map.size() && !map_interfaces(s)) return false;
         out_.write(s.packet, s.iface_map[i]);
         ++result_.packets;
+        s.written = true;
         return true;
     }
 
@@ -375,8 +394,9 @@ inline merge_result merge_captures(const merge_plan& plan, capture_writer& out, 
     static std::atomic<unsigned> part_number{0};  // unique at every depth of the tree
     for (std::size_t start = 0; start < inputs.size(); start += max_open) {
         const std::size_t end = std::min(inputs.size(), start + max_open);
-        const std::string path = settings.temp_dir + "/.cap-merge-part-" + std::to_string(::getpid()) + "-" +
-                                 std::to_string(part_number++);
+        // A temporary's name (atomic_file.hpp): a merge killed here leaves
+        // parts that cap-ls --clean knows for leftovers.
+        const std::string path = temporary_path_for(settings.temp_dir + "/cap-merge-part-" + std::to_string(part_number++));
         capture_writer part = capture_writer::to_file(path, options);
         declare_interfaces(plan, part);  // every part numbers its interfaces as the output does
         merge_result r;

@@ -171,16 +171,28 @@ inline int run_merge(cli::context& ctx) {
     if (!out.temp_path().empty()) set_file_mode(out.temp_path(), file_mode);
 
     merge_result result;
+    std::string failure;
     try {
         result = merge_captures(plan, out, settings);
         out.commit();
     } catch (const std::exception& e) {
-        out.abandon();
-        ctx.log("merge", "failed", record{{"analyst", analyst}, {"file", out.path()}, {"error", e.what()}});
-        throw;
+        // A full disk: what reached the file is kept, valid, and the
+        // record says the merge failed; with nothing to keep, it is gone.
+        failure = e.what();
+        try {
+            result.packets = out.keep_written();
+        } catch (const std::exception&) {
+            ctx.log("merge", "failed", record{{"analyst", analyst}, {"file", out.path()}, {"error", failure}});
+            throw error(failure);
+        }
     }
     for (const auto& f : result.failures) ctx.warn(f);
-    failed = failed || !result.failures.empty();
+    failed = failed || !result.failures.empty() || !failure.empty();
+    if (!failure.empty()) {
+        ctx.warn(failure);
+        ctx.warn(out.path() + ": kept the " + std::to_string(result.packets) +
+                 " packets written before the failure (a valid capture, cut short)");
+    }
 
     std::string names;
     for (const auto& in : plan.inputs) {
@@ -190,6 +202,7 @@ inline int run_merge(cli::context& ctx) {
     const char* format_label = format == output_format::pcapng ? "pcapng" : plan.nanoseconds ? "pcap-ns" : "pcap";
     record rec;
     rec.set("kind", "file");
+    if (!failure.empty()) rec.set("state", "failed");
     rec.set("analyst", analyst);
     rec.set("file", out.path());
     if (!description.empty()) rec.set("desc", description);
@@ -198,17 +211,19 @@ inline int run_merge(cli::context& ctx) {
     rec.set("format", format_label);
     rec.set("sources", std::to_string(plan.inputs.size()));
     rec.set("source_files", names);
+    if (!failure.empty()) rec.set("reason", failure);
 
     record details{{"analyst", analyst},
                    {"file", out.path()},
                    {"sources", std::to_string(plan.inputs.size())},
                    {"packets", std::to_string(result.packets)}};
     if (failed) details.set("failed_inputs", std::to_string(plan.failures.size() + result.failures.size()));
-    ctx.log("merge", failed ? "partial" : "ok", details);
+    if (!failure.empty()) details.set("error", failure);
+    ctx.log("merge", !failure.empty() ? "failed" : failed ? "partial" : "ok", details);
 
     if (!to_stdout) {
         if (ctx.output == output_mode::human) {
-            *ctx.out << "Merged " << plan.inputs.size() << " file" << (plan.inputs.size() == 1 ? "" : "s") << ", "
+            *ctx.out << (failure.empty() ? "Merged " : "Failed part way, kept from ") << plan.inputs.size() << " file" << (plan.inputs.size() == 1 ? "" : "s") << ", "
                      << result.packets << " packets (" << format_bytes_human(out.bytes()) << ") into "
                      << out.path() << '\n';
         } else {

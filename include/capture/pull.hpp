@@ -23,6 +23,12 @@
 // An interrupt (the stop flag) ends the walks within a few thousand
 // packets; the capture then holds every match up to the earliest packet
 // that was not read, and says so.
+//
+// A file cut short while it is walked reads as zeros past its new end
+// (fd.hpp): a walk that finds its file shorter than it mapped it drops
+// what it found and reads the file again, once, as it is now, and the
+// pull names it; a match written from a mapping (not copied) is checked
+// after it is written and taken back if its bytes had gone.
 #pragma once
 
 #include "capture/archive.hpp"
@@ -213,6 +219,7 @@ struct filtered_file {
     std::string failure;
     bool complete = false;                 // walked to its end
     bool started = false;                  // the walk began
+    bool cut = false;                      // the file was cut short under the walk (fd.hpp)
     timestamp read_until{time_min, 0};     // the last packet time walked
     std::size_t cursor = 0;
     std::uint64_t released = 0;            // pages below this offset were given back (walk)
@@ -251,7 +258,7 @@ inline void filter_file(const planned_file& pf, const pull_request& req, matcher
     std::uint64_t packets = 0;
     try {
         out.map = mapped_file(pf.file.path);
-        capture_reader r(out.map.data(), out.map.size(), pf.file.path);
+        capture_reader r(out.map, pf.file.path);
         out.map.advise_sequential();
         std::vector<const bpf_matcher*> by_iface;
         packet_view p;
@@ -295,6 +302,7 @@ inline void filter_file(const planned_file& pf, const pull_request& req, matcher
         // half there. Everything before it counts, silently.
         if (pf.file.newest && is_truncation(e.what())) out.complete = true;
         else out.failure = e.what();
+        out.cut = out.map.length_now() < out.map.size();
     } catch (const std::exception& e) {
         out.failure = e.what();
     }
@@ -608,6 +616,13 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
             joined = wk.reached_end;
             if (wk.last) f.complete = wk.reached_end;
         }
+        // Cut short under the walk: what it read past the new end was zeros
+        // (which may also be why it stopped).
+        if ((f.complete || redo[k]) && f.map.length_now() < f.map.size()) {
+            f.complete = false;
+            f.cut = true;
+            redo[k] = true;
+        }
         if (!redo[k]) {
             release_pages(f.map, f.released, f.map.size(), 0);
             if (f.complete) progress.files_done.fetch_add(1, std::memory_order_relaxed);
@@ -616,17 +631,36 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
     }
     walks.clear();  // segments' copies go before the files that redo theirs make more
     // Files the walk sent back start again, from scratch, with the reader.
-    for (std::size_t k = 0; k < count; ++k) {
-        if (!redo[k]) continue;
+    auto start_again = [&](std::size_t k) {
         auto fresh = std::make_unique<filtered_file>();
         fresh->index = out[k]->index;
         fresh->budget = out[k]->budget;
         out[k] = std::move(fresh);  // the old one gives its copies back
+    };
+    std::vector<std::string> cut(count);  // why a file is read again
+    auto cut_note = [](const filtered_file& f) { return f.map.path() + ": " + f.map.cut_short_text(); };
+    for (std::size_t k = 0; k < count; ++k) {
+        if (!redo[k]) continue;
+        if (out[k]->cut) cut[k] = cut_note(*out[k]);
+        start_again(k);
         generic.push_back(k);
     }
     std::sort(generic.begin(), generic.end());
     generic.erase(std::unique(generic.begin(), generic.end()), generic.end());
-    for (std::size_t k : generic) filter_file(plan.files[first + k], req, matchers, *out[k], progress, stop);
+    for (std::size_t k : generic) {
+        filter_file(plan.files[first + k], req, matchers, *out[k], progress, stop);
+        // Cut short under the reader: once more, as the file is now.
+        if (out[k]->cut && cut[k].empty()) {
+            cut[k] = cut_note(*out[k]);
+            if (out[k]->complete) progress.files_done.fetch_sub(1, std::memory_order_relaxed);
+            start_again(k);
+            filter_file(plan.files[first + k], req, matchers, *out[k], progress, stop);
+        }
+        if (cut[k].empty()) continue;
+        filtered_file& f = *out[k];
+        if (f.cut) f.matches.clear();  // cut again: nothing of it can be trusted
+        f.failure = cut[k] + (f.failure.empty() ? "; read again as it is now" : "; read again: " + f.failure);
+    }
 }
 
 // The k-way merge of filtered files by (time, archive order).
@@ -705,6 +739,14 @@ private:
             out_.write(ts, f.copies.data() + (m.data & ~copied_bit), m.caplen, m.origlen, f.iface_map[m.iface]);
         } else {
             out_.write(ts, f.map.data() + m.data, m.caplen, m.origlen, f.iface_map[m.iface]);
+            // Written from the mapping: if the file was cut short since it
+            // was walked, those bytes were zeros (fd.hpp). The packet is
+            // taken back, and the rest of the file with it.
+            if (!f.map.holds(m.data + m.caplen)) {
+                out_.retract_last(m.caplen);
+                result_.failures.push_back(f.map.path() + ": " + f.map.cut_short_text());
+                return false;
+            }
             release_pages(f.map, f.merge_released, m.data);
         }
         if (!result_.first) result_.first = ts;

@@ -446,17 +446,34 @@ inline int run_pull_tool(cli::context& ctx) {
     progress.files_total = plan.files.size();
     pull_result result;
     std::string failure;
+    std::optional<std::uint64_t> kept;  // packets kept of a pull that failed part way
     auto begun = std::chrono::steady_clock::now();
     {
         detail::progress_reporter reporter(ctx, progress, record_path, rec, rec_mutex);
+        const std::string temp = out->temp_path();
         try {
             result = run_pull(plan, req, *out, progress, pull_stop_requested);
             out->commit();
             link.published();
         } catch (const std::exception& e) {
             failure = e.what();
-            out->abandon();
-            link.remove();
+            // A full disk: what was written so far is still the traffic
+            // asked for, up to a point; it is kept, valid, and the record
+            // says the pull failed.
+            try {
+                kept = out->keep_written();
+                link.published();
+            } catch (const std::exception&) {
+                link.remove();
+                // A directory made unreadable: the temporary cannot even be
+                // removed. It is not lost: cap-ls makes it whole later.
+                struct stat st {};
+                if (!temp.empty() && (::lstat(temp.c_str(), &st) == 0 || errno == EACCES))
+                    failure += " (what was pulled stays in " + temp +
+                               (record_path.empty() ? std::string(")")
+                                                    : "; cap-ls publishes it under its name once the directory "
+                                                      "is usable again)");
+            }
         }
         reporter.stop();
     }
@@ -466,11 +483,12 @@ inline int run_pull_tool(cli::context& ctx) {
     std::string state = !failure.empty() ? "failed" : result.interrupted ? "interrupted" : "done";
     rec.set("state", state);
     rec.set("ended", format_iso8601(std::time(nullptr)));
-    rec.set("packets", std::to_string(result.packets));
-    rec.set("bytes", std::to_string(failure.empty() ? out->bytes() : 0));
+    if (kept) result.last.reset();  // which packet came last is not known
+    rec.set("packets", std::to_string(kept ? *kept : result.packets));
+    rec.set("bytes", std::to_string(failure.empty() || kept ? out->bytes() : 0));
     rec.set("format", pcapng ? "pcapng" : plan.nanoseconds ? "pcap-ns" : "pcap");
     rec.set("files_done", std::to_string(progress.files_done.load()));
-    rec.set("read_bytes", std::to_string(result.bytes_read));
+    rec.set("read_bytes", std::to_string(progress.bytes_read.load()));  // also when it failed part way
     if (seconds > 0.05 && result.bytes_read > 0 && !result.interrupted)
         rec.set("scan_rate", std::to_string(static_cast<std::uint64_t>(static_cast<double>(result.bytes_read) / seconds)));
     if (result.interrupted)
@@ -480,7 +498,8 @@ inline int run_pull_tool(cli::context& ctx) {
                                 ", " + std::to_string(progress.files_done.load()) + "/" +
                                 std::to_string(plan.files.size()) + " files");
     else
-        rec.set("progress", "done, " + std::to_string(progress.files_done.load()) + "/" +
+        rec.set("progress", std::string(failure.empty() ? "done, " : "failed, ") +
+                                std::to_string(progress.files_done.load()) + "/" +
                                 std::to_string(plan.files.size()) + " files");
     const int digits = plan.nanoseconds ? 9 : 6;
     if (result.first) rec.set("first", detail::iso(*result.first, digits));
@@ -502,19 +521,25 @@ inline int run_pull_tool(cli::context& ctx) {
     if (!failure.empty()) details.set("reason", failure);
     ctx.log("pull", state == "done" ? (problems ? "partial" : "ok") : state, details);
 
-    if (!failure.empty()) throw error(failure);
+    if (!failure.empty() && !kept) throw error(failure);
+    if (kept) {
+        ctx.warn(failure);
+        ctx.warn(out_path + ": kept the " + std::to_string(*kept) +
+                 " packets written before the failure (a valid capture, cut short)");
+    }
     if (!to_stdout) {
         record shown = rec;
         for (const char* k : {"pid", "pstart", "progress", "files_done"}) shown.erase(k);
         if (ctx.output == output_mode::human) {
-            *ctx.out << (result.interrupted ? "Interrupted: " : "Pulled ") << result.packets << " packets ("
+            *ctx.out << (kept ? "Failed, kept " : result.interrupted ? "Interrupted: " : "Pulled ")
+                     << (kept ? *kept : result.packets) << " packets ("
                      << format_bytes_human(out->bytes()) << ") from " << progress.files_done.load() << " of "
                      << plan.files.size() << " files into " << out_path << '\n';
         } else {
             write_record(*ctx.out, shown, ctx.output);
         }
     }
-    return problems || result.interrupted ? exit_failure : exit_ok;
+    return problems || result.interrupted || kept ? exit_failure : exit_ok;
 }
 
 }  // namespace capture

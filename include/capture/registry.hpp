@@ -18,6 +18,7 @@
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
+#include "capture/atomic_file.hpp"
 #include "capture/error.hpp"
 #include "capture/fd.hpp"
 #include "capture/process.hpp"
@@ -111,17 +112,14 @@ inline bool overwrite_in_place(const std::string& path, const std::string& text)
 /// is overwritten in place so that "failed: No space left on device" is
 /// still recorded.
 inline void write_record_file(const std::string& path, const record& r, mode_t mode = 0640, bool durable = false) {
-    static std::atomic<unsigned> counter{0};
     std::string text = format_record(r) + "\n";
-    std::string dir = detail::dir_of(path);
     int err = 0;
     for (int attempt = 0; attempt < 100; ++attempt) {
-        std::string temp = dir + "/." + detail::base_of(path) + "." + std::to_string(::getpid()) + "." +
-                           std::to_string(counter++) + ".tmp";
+        std::string temp = temporary_path_for(path);
         unique_fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
         if (!fd) {
             err = errno;
-            if (err == EEXIST) continue;  // a leftover of a crash with our pid: take the next name
+            if (err == EEXIST) continue;  // taken (a leftover with our pid and luck): another name
             break;
         }
         bool ok = detail::write_all(fd.get(), text) && (!durable || ::fdatasync(fd.get()) == 0);

@@ -46,6 +46,20 @@ run_tool() {
 # field KEY RECORD-LINE: the value of KEY in a record line (unescaped enough for tests).
 field() { printf '%s\n' "$2" | tr '\t' '\n' | awk -v k="$1=" 'index($0, k) == 1 && !done { print substr($0, length(k) + 1); done = 1 }'; }
 
+# need_generator: GEN, the generator of synthetic archives (bench's
+# make_archive); its names are in UTC, so TZ is too.
+need_generator() {
+  GEN=$CAPTURE_BIN/bench/make_archive
+  [ -x "$GEN" ] || skip "no $GEN (build the bench targets)"
+  export TZ=UTC
+}
+
+# tcpdump_count FILE: the packets tcpdump reads in FILE (up to a problem).
+tcpdump_count() { { tcpdump -nn -r "$1" 2>/dev/null || true; } | wc -l | tr -d ' '; }
+# reads_whole FILE: true when tcpdump reads FILE to its end without a
+# complaint (a packet cut short is one); the complaint is in $WORK/tcpdump.err.
+reads_whole() { tcpdump -nn -r "$1" -w /dev/null 2>"$WORK/tcpdump.err" && ! grep -qi truncated "$WORK/tcpdump.err"; }
+
 finish() {
   echo "$CHECKS checks, $FAILS failed"
   [ "$FAILS" = 0 ]

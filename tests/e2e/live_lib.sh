@@ -20,10 +20,13 @@ cleanup_live() {
 trap cleanup_live EXIT
 
 # free_port SLOT: a UDP port for this test, random per run within a range
-# of its own (SLOT 0..6, one per test script, each 2800 wide, up to +9 free
+# of its own (SLOT 0..9, one per test script, each 2000 wide, up to +9 free
 # above it), so tests run at once by ctest -j never see each other's
 # traffic. 10000-29999 only: test_cap_pull_live.sh uses 30000 and above.
-free_port() { echo $(( 10000 + $1 * 2800 + (RANDOM % 2500) )); }
+# Taken: 0 live_capture, 1 live_limits, 2 live_crash, 3 live_ls,
+# 4 live_parallel, 5 live_syslog, 6 faults_kill, 7 stress_captures,
+# 8 faults_unreadable, 9 live_config.
+free_port() { echo $(( 10000 + $1 * 2000 + (RANDOM % 1500) )); }
 
 # send_udp PORT COUNT [TEXT]: COUNT datagrams to 127.0.0.1:PORT.
 send_udp() {

@@ -240,26 +240,32 @@ check_eq "dry run: nothing written" "$before" "$(ls caps | wc -l)"
 
 # Interrupted, by SIGINT and by cap-stop: a valid capture of what was
 # merged, the record says so. The pull is frozen (SIGSTOP) as soon as its
-# link appears, so that the signal reliably comes while it runs.
+# record appears (its link comes just before), so that the signal reliably
+# comes while it runs; cap-stop's SIGTERM is waited for, pending on the
+# frozen pull, before it may go on (a fixed sleep there let a pull on a busy
+# machine finish first, and cap-stop then found nothing to stop).
 "$gen" --out big --files 8 --size 24M --seed 16 --quiet >/dev/null
 cat big/* >/dev/null
+# sigterm_pending PID: SIGTERM (15: bit 14 of the mask) waits on the process.
+sigterm_pending() { [ $((0x$(awk '/^ShdPnd:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0) & 0x4000)) != 0 ]; }
 for how in sigint cap-stop; do
   cap-pull -a "$how" -d interrupted -e 'tcp' -r big --dir "$WORK/caps-$how" -j 1 >"$WORK/int.out" 2>"$WORK/int.err" &
   pid=$!
   link=
-  for _ in $(seq 1000); do
-    link=$(find "caps-$how" -maxdepth 1 -name '*interrupted*.past.pcap' 2>/dev/null | head -n1 || true)
+  for _ in $(seq 4000); do
+    link=$(find "caps-$how" -maxdepth 1 -name '*interrupted*.past.pcap.record' 2>/dev/null | head -n1 || true)
     [ -n "$link" ] && break
     sleep 0.005
   done
   kill -STOP "$pid" 2>/dev/null || true
+  link=${link%.record}
   [ -n "$link" ] && [ -L "$link" ] && ok "$how: while it runs, the final name is a symbolic link" || fail "$how: no link while running"
   stopper=
   if [ "$how" = cap-stop ] && [ -x "$CAPTURE_BIN/cap-ls" ] && [ -x "$CAPTURE_BIN/cap-stop" ]; then
     check_match "$how: cap-ls -v shows the progress" 'Progress: ' "$(cap-ls --dir "$WORK/caps-$how" -v --human)"
     cap-stop --dir "$WORK/caps-$how" -f "$how" --wait 20 >"$WORK/stop.out" 2>&1 &
     stopper=$!
-    sleep 0.3
+    for _ in $(seq 2000); do sigterm_pending "$pid" && break; sleep 0.01; done
   else
     kill -INT "$pid"
   fi

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/live_lib.sh"
 
-port=$(free_port 6)
+port=$(free_port 9)
 conf=$WORK/capture.conf
 cat >"$conf" <<'EOF'
 file-mode = 0644

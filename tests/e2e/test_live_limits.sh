@@ -66,6 +66,8 @@ if mkdir -p "$WORK/small" && mount -t tmpfs -o size=64k,mode=0755 tmpfs "$WORK/s
   check_match "a full disk: the reason" "No space left on device" "$(field reason "$rec")"
   n=$(pcap_count "$file")
   check_match "the file is still read to its end by tcpdump" '^[1-9][0-9]*$' "$n"
+  tcpdump -nr "$file" -w /dev/null 2>/dev/null && ok "a full disk: no packet cut short" || fail "a full disk: tcpdump complains"
+  check_eq "a full disk: the failed record counts exactly the packets kept" "$n" "$(field packets "$rec")"
   run_tool cap-info "$file"
   check_eq "cap-info reads it without error" "0:" "$RC:$(field error "$OUT")"
   umount "$WORK/small"

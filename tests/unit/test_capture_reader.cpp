@@ -950,3 +950,124 @@ TEST_CASE("every tcpdump corpus file reads with tcpdump's packet count", "[captu
     CHECK(files == 830);
     CHECK(times_compared > 800);
 }
+
+namespace {
+
+// Packets whose every byte is non-zero and depends on their number, so
+// that zeros read where a file was cut can never pass for one of them.
+pcap_record marked(std::uint32_t i) {
+    bytes d(60 + i * 37 % 1400);
+    for (std::size_t k = 0; k < d.size(); ++k) d[k] = static_cast<std::uint8_t>(1 + (i * 7 + k) % 255);
+    return {1700000000 + i, i % 1000000, d, 0};
+}
+
+std::string temp_file_with(const bytes& content) {
+    char path[] = "/tmp/capture_reader_cut_XXXXXX";
+    int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    ::close(fd);
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("a file cut short while it is read: no SIGBUS, and zeros never pass for packets", "[capture_reader][cut]") {
+    std::vector<pcap_record> records;
+    std::vector<std::size_t> ends;  // where each record ends in the file
+    std::size_t at = 24;
+    for (std::uint32_t i = 0; i < 400; ++i) {
+        records.push_back(marked(i));
+        at += 16 + records.back().data.size();
+        ends.push_back(at);
+    }
+    const bytes file = pcap_file(false, false, 1, 65535, records);
+    REQUIRE(file.size() > 5 * 4096);
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t start = ends[20];  // the reader is past here when the file is cut
+    // Cuts inside a record, on a record's end, on a page boundary, on both,
+    // in the last page, and to nothing but the part already read.
+    std::size_t boundary_on_page = 0;
+    for (std::size_t e : ends)
+        if (e > start + page && e % page == 0) boundary_on_page = e;
+    std::vector<std::size_t> cuts{ends[150] + 7, ends[150], 3 * page, ((ends[200] / page) + 1) * page,
+                                  file.size() - 5, ends[21]};
+    if (boundary_on_page) cuts.push_back(boundary_on_page);
+    for (std::size_t cut : cuts) {
+        INFO("cut at " << cut << " of " << file.size());
+        const std::string path = temp_file_with(file);
+        std::size_t whole = 0;  // records wholly before the cut
+        while (whole < ends.size() && ends[whole] <= cut) ++whole;
+        std::size_t intact = 0, damaged = 0;
+        std::string failure;
+        {
+            capture_reader r(path);
+            packet_view p;
+            std::size_t n = 0;
+            try {
+                while (r.next(p)) {
+                    if (n == 20) REQUIRE(::truncate(path.c_str(), static_cast<off_t>(cut)) == 0);
+                    if (r.still_holds(p)) {
+                        REQUIRE(n < records.size());
+                        CHECK(p.ts.sec == records[n].sec);
+                        CHECK(bytes(p.data, p.data + p.caplen) == records[n].data);
+                        CHECK(ends[n] <= cut);
+                        ++intact;
+                    } else {
+                        CHECK(ends[n] > cut);  // the one the cut went through, handed out before it was seen
+                        ++damaged;
+                    }
+                    ++n;
+                }
+            } catch (const format_error& e) {
+                failure = e.what();
+                // Asking again says it again.
+                CHECK_THROWS_WITH(r.next(p), Catch::Contains("cut short while being read"));
+            }
+        }
+        CHECK(intact == whole);
+        CHECK(damaged <= 1);
+        CHECK_THAT(failure, Catch::StartsWith(path + ": cut short while being read: " + std::to_string(cut) +
+                                              " bytes now, " + std::to_string(file.size()) + " when opened"));
+        ::unlink(path.c_str());
+    }
+}
+
+TEST_CASE("a pcapng file cut short while it is read says so", "[capture_reader][cut]") {
+    pcapng f;
+    f.shb(false).idb(1, 65535);
+    for (std::uint32_t i = 0; i < 300; ++i) f.epb(0, 1700000000000000ull + i, marked(i).data);
+    const std::string path = temp_file_with(f.o.b);
+    for (std::size_t cut : {std::size_t{8192}, std::size_t{12345}}) {
+        INFO("cut at " << cut);
+        { std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(f.o.b.data()), static_cast<std::streamsize>(f.o.b.size())); }
+        capture_reader r(path);
+        packet_view p;
+        std::size_t n = 0;
+        std::string failure;
+        try {
+            while (r.next(p)) {
+                if (n == 2) REQUIRE(::truncate(path.c_str(), static_cast<off_t>(cut)) == 0);
+                if (r.still_holds(p)) CHECK(bytes(p.data, p.data + p.caplen) == marked(static_cast<std::uint32_t>(n)).data);
+                ++n;
+            }
+        } catch (const format_error& e) {
+            failure = e.what();
+        }
+        CHECK_THAT(failure, Catch::Contains("cut short while being read") && Catch::Contains(std::to_string(cut) + " bytes now"));
+    }
+    ::unlink(path.c_str());
+}
+
+TEST_CASE("a record header of zeros in a whole file is a packet, as libpcap reads it", "[capture_reader][cut]") {
+    const std::string path = temp_file_with(pcap_file(false, false, 1, 65535, {marked(1), {0, 0, {}, 0}, marked(2)}));
+    capture_reader r(path);
+    packet_view p;
+    int n = 0;
+    while (r.next(p)) {
+        CHECK(r.still_holds(p));
+        ++n;
+    }
+    CHECK(n == 3);
+    ::unlink(path.c_str());
+}

@@ -1,7 +1,8 @@
 // capture_writer.hpp: what is written reads back (through our reader) as
 // it was given, in pcap (us, ns) and pcapng; files appear only when
 // committed; flush() leaves a valid file; snapshot lengths follow what was
-// written; records larger than the buffer.
+// written; records larger than the buffer; what reached the file is kept,
+// whole records only, when a write fails.
 #include "capture/capture_writer.hpp"
 
 #include <catch2/catch.hpp>
@@ -192,8 +193,11 @@ TEST_CASE("nothing appears under the final name until commit; abandon removes th
     {
         capture_writer w = capture_writer::to_file(path);
         const std::string temp = w.temp_path();
-        CHECK(temp.rfind(dir.path + "/.late.pcap.", 0) == 0);
-        CHECK(temp.size() == dir.path.size() + std::string("/.late.pcap.XXXXXX").size());
+        CHECK(temp.rfind(dir.path + "/.late.pcap." + std::to_string(::getpid()) + "-", 0) == 0);
+        auto owner = temporary_owner_of(file_name_of(temp));  // atomic_file.hpp's one form of name
+        REQUIRE(owner);
+        CHECK(owner->pid == ::getpid());
+        CHECK_FALSE(temporary_abandoned(file_name_of(temp)));
         struct stat st {};
         REQUIRE(::lstat(temp.c_str(), &st) == 0);
         mode_t mask = ::umask(0);
@@ -324,4 +328,63 @@ TEST_CASE("a writer moves without losing its file", "[writer]") {
     v.commit();
     CHECK(read_all(path).size() == 1);
     CHECK(dir.entries().size() == 1);
+}
+
+TEST_CASE("after a failed write, keep_written publishes the whole records that reached the file", "[writer]") {
+    // A file size limit stands in for a full disk.
+    temp_dir dir;
+    auto a = payload(1000, 14), big = payload(70000, 15);
+    for (auto format : {output_format::pcap, output_format::pcapng}) {
+        for (bool oversized : {false, true}) {
+            const std::string path = dir.path + "/kept" + std::to_string(oversized) +
+                                     (format == output_format::pcap ? ".pcap" : ".pcapng");
+            writer_options o;
+            o.format = format;
+            o.buffer_size = 65536;
+            capture_writer w = capture_writer::to_file(path, o);
+            std::uint32_t i = w.add_interface(1, 262144);
+            std::uint64_t written = 0;
+            bool failed = false;
+            {
+                test_support::file_size_limit full(150001);  // inside a record, whichever the format
+                try {
+                    for (; written < 1000; ++written) {
+                        const auto& data = oversized && written % 2 ? big : a;
+                        w.write(timestamp{static_cast<std::int64_t>(written), 0}, data.data(),
+                                static_cast<std::uint32_t>(data.size()), static_cast<std::uint32_t>(data.size()), i);
+                    }
+                    w.flush();
+                } catch (const error& e) {
+                    failed = true;
+                    CHECK_THAT(e.what(), Catch::Contains(path));
+                }
+            }
+            REQUIRE(failed);
+            std::uint64_t kept = w.keep_written();
+            CHECK(kept > 0);
+            CHECK(kept <= written);  // never one that did not reach the file whole
+            auto got = read_all(path);  // throws if a record were cut short
+            CHECK(got.size() == kept);
+            for (std::size_t k = 0; k < got.size(); ++k) {
+                CHECK(got[k].ts == timestamp{static_cast<std::int64_t>(k), 0});
+                CHECK(got[k].data == (oversized && k % 2 ? big : a));
+            }
+            struct stat st {};
+            REQUIRE(::stat(path.c_str(), &st) == 0);
+            CHECK(static_cast<std::uint64_t>(st.st_size) == w.bytes());
+            CHECK(static_cast<std::uint64_t>(st.st_size) <= 150001);
+        }
+    }
+    CHECK(dir.entries().size() == 4);  // no temporary file left
+}
+
+TEST_CASE("keep_written with nothing valid in the file removes it and says so", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/nothing.pcap";
+    capture_writer w = capture_writer::to_file(path);
+    w.add_interface(1, 65535);  // the header is still in the buffer
+    CHECK_THROWS_WITH(w.keep_written(), Catch::Contains(".nothing.pcap."));
+    CHECK(dir.entries().empty());
+    capture_writer out = capture_writer::to_stdout();
+    CHECK_THROWS_WITH(out.keep_written(), Catch::Contains("standard output: nothing written to keep"));
 }

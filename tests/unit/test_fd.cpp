@@ -1,16 +1,22 @@
-// Owners of descriptors and mappings: closed once, moved safely, errors named.
+// Owners of descriptors and mappings: closed once, moved safely, errors
+// named; a mapped file cut short reads as zeros instead of killing us, and
+// says so; any other SIGBUS still kills.
 #include "capture/fd.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace {
 bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
@@ -67,4 +73,75 @@ TEST_CASE("a FIFO without a writer is refused at once, not waited for") {
     CHECK((::fcntl(fd.get(), F_GETFL) & O_NONBLOCK) == 0);  // reads block as usual
     ::unlink(fifo.c_str());
     ::rmdir(dir);
+}
+
+namespace {
+std::string file_of(std::size_t size) {
+    char name[] = "/tmp/capture-fd-cut.XXXXXX";
+    int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    std::vector<char> bytes(size, 'x');
+    REQUIRE(::write(fd, bytes.data(), size) == static_cast<ssize_t>(size));
+    ::close(fd);
+    return name;
+}
+}  // namespace
+
+TEST_CASE("a mapped file cut short reads zeros past its new end and says how long it is") {
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::string name = file_of(8 * page);
+    capture::mapped_file m(name);
+    CHECK(m.path() == name);
+    CHECK_FALSE(m.faulted());
+    CHECK(m.length_now() == 8 * page);
+    CHECK(m.holds(4 * page));
+    REQUIRE(::truncate(name.c_str(), static_cast<off_t>(3 * page + 100)) == 0);
+    // In the page of the new end: zeros, and no fault at all.
+    CHECK(m.data()[3 * page + 200] == 0);
+    CHECK_FALSE(m.faulted());
+    // Past it: SIGBUS, answered with a zero page.
+    CHECK(m.data()[5 * page + 1] == 0);
+    CHECK(m.faulted());
+    CHECK(m.data()[3 * page + 99] == 'x');  // what is left is still there
+    CHECK(m.length_now() == 3 * page + 100);
+    CHECK(m.holds(3 * page + 100));
+    CHECK_FALSE(m.holds(3 * page + 101));
+    CHECK_FALSE(m.holds(6 * page));
+    // Unlinked after the cut: only what is before the page ahead of the
+    // first fault is known to be the file's.
+    ::unlink(name.c_str());
+    CHECK(m.length_now() == 4 * page);
+    capture::mapped_file moved(std::move(m));
+    CHECK(moved.faulted());
+    CHECK(moved.length_now() == 4 * page);
+}
+
+TEST_CASE("an unlinked mapped file keeps its bytes") {
+    const std::string name = file_of(3 * 4096);
+    capture::mapped_file m(name);
+    ::unlink(name.c_str());
+    CHECK(m.data()[3 * 4096 - 1] == 'x');
+    CHECK_FALSE(m.faulted());
+    CHECK(m.length_now() == 3 * 4096);
+    CHECK(m.holds(2 * 4096));
+}
+
+TEST_CASE("a SIGBUS outside the mappings watched still kills, as it did") {
+    const std::string name = file_of(4 * 4096);
+    { capture::mapped_file watched(name); }  // the handler is installed
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        int fd = ::open(name.c_str(), O_RDONLY);
+        void* p = ::mmap(nullptr, 4 * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED || ::truncate(name.c_str(), 0) != 0) ::_exit(2);
+        volatile char c = static_cast<const char*>(p)[2 * 4096];
+        (void)c;
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGBUS);
+    ::unlink(name.c_str());
 }

@@ -7,7 +7,10 @@
 #include <boost/filesystem/operations.hpp>
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cstdint>
@@ -65,6 +68,28 @@ inline void write_pcap_header(std::ostream& out, std::uint32_t linktype = 1) {
     for (std::uint32_t v : {0xa1b2c3d4u, 0x00040002u, 0u, 0u, 65535u, linktype})
         out.write(reinterpret_cast<const char*>(&v), 4);
 }
+
+/// While it lives, writes that would make a file larger than `bytes` fail
+/// as on a disk that fills: write(2) writes what fits, then fails (EFBIG;
+/// RLIMIT_FSIZE, with SIGXFSZ ignored meanwhile).
+struct file_size_limit {
+    explicit file_size_limit(rlim_t bytes) {
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+        old_handler = std::signal(SIGXFSZ, SIG_IGN);
+        struct rlimit small = old;
+        small.rlim_cur = bytes;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    }
+    ~file_size_limit() {
+        ::setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, old_handler);
+    }
+    file_size_limit(const file_size_limit&) = delete;
+    file_size_limit& operator=(const file_size_limit&) = delete;
+
+    struct rlimit old {};
+    void (*old_handler)(int) = SIG_DFL;
+};
 
 /// The whole content of a file ("" when it cannot be read).
 inline std::string slurp(const std::string& path) {
