@@ -18,12 +18,15 @@
 // A file cut shorter while it is read reads as zeros past its new end
 // rather than raising SIGBUS (fd.hpp). A reader of a mapped file never
 // hands such zeros out as packets: it asks whether the file still holds
-// what it read whenever the mapping faulted (one load per packet to see),
-// at a pcap record header of zeros (a new end inside a page reads as
-// zeros without any fault), and at the end of the file; a file cut under
-// it is a format_error "cut short while being read". (pcapng needs no
-// more: zeros are not a valid block, and a block cut short fails its
-// trailer check; its message then says the file was cut.)
+// what it read when it meets a pcap record header of zeros (where the new
+// end is, in the page that holds it or in those after, that faulted, all
+// reads as zeros) and at the end of the file; a file cut under it is then
+// a format_error "cut short while being read". Nothing is added to the
+// reading of a whole file but one test of a length already in a register.
+// pcapng needs no more: zeros are not a valid block, and a block cut short
+// fails its trailer check; the message then says the file was cut. The
+// packet the cut went through may have been handed out already, its tail
+// zeros: its reader learns at the next call, and still_holds() says it.
 //
 // Where the formats leave room, we follow libpcap 1.10 (sf-pcap.c,
 // sf-pcapng.c, pcap-common.c), so that what tcpdump reads, we read:
@@ -54,7 +57,6 @@
 #include "capture/fd.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -279,10 +281,6 @@ public:
             case mode::pcap_swapped: got = next_pcap<true>(p); break;
             case mode::pcapng: got = next_pcapng(p); break;
         }
-        // A page of the mapping faulted since we last looked (fd.hpp): is
-        // what was just read still in the file?
-        if (__builtin_expect(fault_mark_->load(std::memory_order_relaxed) != faults_seen_, 0))
-            check_cut(got ? p.offset : pos_);
         prefetch();
         return got;
     }
@@ -290,9 +288,12 @@ public:
     /// True when the file still holds the bytes of p, a packet this reader
     /// handed out: ask after using them (fd.hpp's mapped_file::holds). Always
     /// true for a reader of memory. Throws nothing.
-    bool still_holds(const packet_view& p) const noexcept {
+    bool still_holds(const packet_view& p) const noexcept { return still_holds(p.data, p.caplen); }
+
+    /// The same for the caplen bytes at data, a packet's. Throws nothing.
+    bool still_holds(const std::uint8_t* data, std::uint32_t caplen) const noexcept {
         if (!guarded_) return true;
-        return mapping().holds(static_cast<std::size_t>(p.data - data_) + p.caplen);
+        return mapping().holds(static_cast<std::size_t>(data - data_) + caplen);
     }
 
     /// The size of the file in bytes. Throws nothing.
@@ -341,11 +342,7 @@ private:
 
     const mapped_file& mapping() const noexcept { return borrowed_ ? *borrowed_ : map_; }
 
-    void watch(const mapped_file& map) noexcept {
-        guarded_ = map.data() != nullptr;
-        if (const auto* mark = map.fault_mark()) fault_mark_ = mark;
-        faults_seen_ = fault_mark_->load(std::memory_order_acquire);
-    }
+    void watch(const mapped_file& map) noexcept { guarded_ = map.data() != nullptr; }
 
     // What a message about a broken file adds when the file was cut short
     // meanwhile: that is then the likelier cause.
@@ -357,17 +354,17 @@ private:
     }
 
     // Throws when the file no longer holds what was read up to pos_ (the
-    // record at `at` included), and from then on at every call; otherwise
-    // takes note of the faults seen.
+    // record at `at` included), and from then on at every call: the file
+    // ends there for the reader, and its end is checked again.
     [[gnu::cold, gnu::noinline]] void check_cut(std::uint64_t at) {
         if (!cut_) {
-            faults_seen_ = fault_mark_->load(std::memory_order_acquire);
             if (!guarded_ || mapping().length_now() >= pos_) return;
             cut_ = true;
             cut_at_ = at;
-            faults_seen_ = 1;  // never a page address: every later call comes here
+            size_ = at;
         }
         pos_ = cut_at_;
+        end_checked_ = false;
         throw format_error(name_ + ": " + mapping().cut_short_text() + " (at byte " + std::to_string(cut_at_) + ")");
     }
 
@@ -487,8 +484,8 @@ private:
         p.offset = at;
         p.has_timestamp = true;
         pos_ = at + record_header_size_ + caplen;
-        // A header of zeros: perhaps the file's new end is in this page.
-        if (__builtin_expect((sec | frac | caplen | len) == 0, 0) && guarded_) check_cut(at);
+        // A header of zeros: perhaps the file was cut short before it.
+        if (__builtin_expect(caplen == 0, 0) && (sec | frac | len) == 0 && guarded_) check_cut(at);
         return true;
     }
 
@@ -813,10 +810,6 @@ private:
 
     mapped_file map_;
     const mapped_file* borrowed_ = nullptr;  // the caller's mapping, when it keeps one
-    // Where the mapping's faults are noted (a constant 0 for memory or an
-    // unguarded mapping), and what it said when last looked at.
-    const std::atomic<std::uintptr_t>* fault_mark_ = &detail::no_fault_mark;
-    std::uintptr_t faults_seen_ = 0;
     bool guarded_ = false;       // a mapped file: check it is still there
     bool end_checked_ = false;
     bool cut_ = false;           // cut short under us: every call throws

@@ -113,11 +113,12 @@ inline int write_fully(int fd, const void* p, std::size_t n) noexcept {
 //
 // Zeros where packets were are then the readers' business: they must never
 // pass for packets. So whoever reads a mapping asks whether the bytes it
-// used are still the file's (mapped_file::holds, length_now), and does so
-// whenever its mapping has faulted, wherever it meets bytes that read as
-// zeros (the bytes between the new end and the end of its page read as
-// zeros without any fault), and at the end of the file; see
-// capture_reader.hpp and the checks in pull.hpp and merge.hpp.
+// used are still the file's (mapped_file::holds, length_now): wherever it
+// meets bytes that read as zeros (the bytes between the new end and the
+// end of its page read as zeros without any fault, and those after it as
+// the handler's zeros), at the end of the file, and, for bytes used long
+// after they were read, after using them; see capture_reader.hpp and the
+// checks in pull.hpp and merge.hpp.
 //
 // The handler only answers faults inside mappings registered here (a
 // table the handler scans without locks); any other SIGBUS gets the
@@ -137,7 +138,6 @@ namespace detail {
 // never used cost nothing.
 inline std::atomic<std::uintptr_t> guarded_ranges[3 * max_guarded_mappings];
 inline std::atomic<std::size_t> guarded_slots_used{0};  // slots [0, used) may be live
-inline const std::atomic<std::uintptr_t> no_fault_mark{0};  // what readers of memory watch: never moves
 inline std::uintptr_t guard_page_size = 4096;
 inline struct sigaction sigbus_previous {};
 
@@ -284,14 +284,6 @@ public:
         if (data_) ::madvise(const_cast<std::uint8_t*>(data_), size_, MADV_SEQUENTIAL);
     }
 
-    /// Where the lowest page of this mapping that faulted past the end of
-    /// its file (and reads zeros now) is noted: 0 while none did. For a
-    /// reader that checks it often: null when unguarded; static storage,
-    /// valid for the life of the process. Throws nothing.
-    const std::atomic<std::uintptr_t>* fault_mark() const noexcept {
-        return slot_ < max_guarded_mappings ? &detail::guarded_ranges[3 * slot_ + 2] : nullptr;
-    }
-
     /// True when a read of this mapping faulted past the end of its file.
     /// Cheap: one load. Throws nothing.
     bool faulted() const noexcept {
@@ -342,6 +334,13 @@ public:
     }
 
 private:
+    // Where the lowest page of this mapping that faulted past the end of
+    // its file (and reads zeros now) is noted: 0 while none did; null when
+    // unguarded.
+    const std::atomic<std::uintptr_t>* fault_mark() const noexcept {
+        return slot_ < max_guarded_mappings ? &detail::guarded_ranges[3 * slot_ + 2] : nullptr;
+    }
+
     void take(mapped_file& other) noexcept {
         data_ = std::exchange(other.data_, nullptr);
         size_ = std::exchange(other.size_, 0);

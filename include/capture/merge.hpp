@@ -193,17 +193,16 @@ public:
     // Reads the next packet of s; false at its end or when it broke (the
     // break is recorded: the packets before it were written already).
     bool advance(merge_source& s) {
-        packet_view written;  // next() may overwrite s.packet before it throws
-        written.data = s.packet.data;
-        written.caplen = s.packet.caplen;
+        const std::uint8_t* data = s.packet.data;  // next() may overwrite s.packet before it throws
+        const std::uint32_t caplen = s.packet.caplen;
         try {
             const bool more = s.reader->next(s.packet);
             s.written = false;
             return more;
         } catch (const format_error& e) {
             // Cut short under us: was the packet just written still whole?
-            if (s.written && !s.reader->still_holds(written)) {
-                out_.retract_last(written.caplen);
+            if (s.written && !s.reader->still_holds(data, caplen)) {
+                out_.retract_last(caplen);
                 --result_.packets;
             }
             result_.failures.push_back(e.what());

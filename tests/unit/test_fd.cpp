@@ -141,7 +141,9 @@ TEST_CASE("a SIGBUS outside the mappings watched still kills, as it did") {
     }
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
-    CHECK(WIFSIGNALED(status));
-    CHECK(WTERMSIG(status) == SIGBUS);
+    // The action before ours takes it: by default death by SIGBUS; under
+    // a sanitizer, its report and an abort. Never zeros and on as if nothing.
+    CHECK_FALSE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGABRT) CHECK(WTERMSIG(status) == SIGBUS);
     ::unlink(name.c_str());
 }
