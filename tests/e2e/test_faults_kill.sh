@@ -154,6 +154,10 @@ if [ "$(id -u)" = 0 ] && ip link show lo >/dev/null 2>&1; then
   wait_until 30 settled || fail "live: a capture whose cap-start was killed neither ran nor gave up"
   cap-ls --records | cap-stop --wait 10 >/dev/null 2>&1 || true
   kill "$sender" 2>/dev/null || true
+  # A capture's process ends just after its final record (what cap-stop
+  # waits for): a bounded moment for the last ones to exit.
+  none_left() { ! pgrep -f "cap-start --no-syslog -a k -d" >/dev/null; }
+  wait_until 10 none_left || true
   check_eq "live: no capture process left" "" "$(pgrep -f "cap-start --no-syslog -a k -d" || true)"
   check_eq "live: every capture killed is dead" 4 "$(cap-ls --all --records | grep -P '\tdesc=live [0-9]\t' | grep -c $'\tstate=dead\t' || true)"
   check_eq "live: no capture file without its record" "" \
