@@ -152,20 +152,28 @@ inline std::string read_handshake(const unique_fd& channel, std::chrono::millise
     throw error("the capture process said something unexpected: " + text);
 }
 
-/// Waits until the other end of channel is closed (read gives end of
-/// file), at most timeout; a signal ends the wait early too, so a capture
-/// asked to stop meanwhile stops at once.
-inline void wait_for_close(const unique_fd& channel, std::chrono::milliseconds timeout) {
+/// Waits, at most timeout, for the go-ahead on channel: the line "go"
+/// from the other end. True when it came, or when a signal came first (the
+/// caller looks at it: a capture asked to stop meanwhile stops at once);
+/// false when the other end closed without it (it ended, or gave up) or
+/// the time ran out.
+inline bool wait_for_go(const unique_fd& channel, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string said;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return;
+        if (left.count() <= 0) return false;
         pollfd p{channel.get(), POLLIN, 0};
         int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0) return;  // EINTR: a signal, which the caller will look at
+        if (r < 0) return errno == EINTR;
         if (r == 0) continue;
         char buf[64];
-        if (::read(channel.get(), buf, sizeof buf) <= 0) return;
+        ssize_t n = ::read(channel.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) return true;
+        if (n <= 0) return false;
+        said.append(buf, static_cast<std::size_t>(n));
+        if (said.rfind("go\n", 0) == 0) return true;
+        if (said.size() > 16) return false;
     }
 }
 

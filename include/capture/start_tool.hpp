@@ -325,8 +325,9 @@ inline int run_start(cli::context& ctx) {
     if (limits.count) rec.set("max_count", std::to_string(limits.count));
 
     // A second pipe, the other way: the capture enters its loop once
-    // cap-start has logged the start (or has gone), so the audit trail
-    // never shows a capture's end before its start. The kernel buffers
+    // cap-start has logged the start and says go (and gives up, leaving
+    // nothing, if cap-start is gone before), so the audit trail never
+    // shows a capture's end before its start, nor a capture never started. The kernel buffers
     // packets meanwhile: the device has been capturing since it was opened.
     int go_fds[2];
     if (::pipe2(go_fds, O_CLOEXEC) != 0) throw system_failure("pipe");
@@ -370,7 +371,17 @@ inline int run_start(cli::context& ctx) {
             write_handshake(side.channel, "OK " + format_record(rec));
             side.channel.reset();
             published = true;
-            wait_for_close(go_read, std::chrono::seconds(15));
+            // cap-start says go once it has logged the start. Killed (or
+            // given up) before that, it never told anyone of this capture:
+            // it must not run unseen, and it leaves nothing behind.
+            if (!wait_for_go(go_read, std::chrono::seconds(15))) {
+                ::unlink(record_path.c_str());
+                ::unlink(file_path.c_str());
+                record details{{"id", rec.get("id")}, {"analyst", rec.get("analyst")}, {"file", file_path},
+                               {"reason", "cap-start ended before it confirmed the start; nothing was kept"}};
+                ctx.log("start", "failed", details);
+                ::_exit(1);
+            }
             go_read.reset();
             live_job job;
             job.handle = handle.get();
@@ -412,6 +423,7 @@ inline int run_start(cli::context& ctx) {
                    {"iface", started->get("iface")}, {"expr", started->get("expr")}, {"desc", started->get("desc")},
                    {"pid", started->get("pid")}};
     ctx.log("start", "ok", details);
+    write_handshake(go_write, "go");
     go_write.reset();
     if (ctx.output == output_mode::human) *ctx.out << "Started: " << started->get("file") << '\n';
     else write_record(*ctx.out, *started, ctx.output);

@@ -141,10 +141,27 @@ if [ "$(id -u)" = 0 ] && ip link show lo >/dev/null 2>&1; then
   done
   ms=$(timed cap-start --no-syslog -a k -d measure -e "udp and dst port $port" -i lo)
   for i in 1 2 3 4; do killed_at "$ms" cap-start --no-syslog -a k -d "start killed $i" -e "udp and dst port $port" -i lo; done
+  # A capture whose cap-start was killed before it said go gives up and
+  # leaves nothing; one told to go runs, listed. Wait for each to be one
+  # or the other.
+  settled() {
+    local p running
+    running=$(cap-ls --records | while IFS= read -r r; do field pid "$r"; done)
+    for p in $(pgrep -f "cap-start --no-syslog -a k -d start killed" || true); do
+      grep -qx "$p" <<<"$running" || return 1
+    done
+  }
+  wait_until 30 settled || fail "live: a capture whose cap-start was killed neither ran nor gave up"
   cap-ls --records | cap-stop --wait 10 >/dev/null 2>&1 || true
   kill "$sender" 2>/dev/null || true
+  # A capture's process ends just after its final record (what cap-stop
+  # waits for): a bounded moment for the last ones to exit.
+  none_left() { ! pgrep -f "cap-start --no-syslog -a k -d" >/dev/null; }
+  wait_until 10 none_left || true
   check_eq "live: no capture process left" "" "$(pgrep -f "cap-start --no-syslog -a k -d" || true)"
   check_eq "live: every capture killed is dead" 4 "$(cap-ls --all --records | grep -P '\tdesc=live [0-9]\t' | grep -c $'\tstate=dead\t' || true)"
+  check_eq "live: no capture file without its record" "" \
+    "$(for f in "$CAPTURE_DIR"/*.pcap; do [ -e "$f.record" ] || echo "$f"; done)"
   check_dir "$CAPTURE_DIR" live
 else
   echo "note: not root (or no lo): the live captures were not killed"

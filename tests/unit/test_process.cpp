@@ -56,15 +56,25 @@ TEST_CASE("the account to drop to") {
     CHECK_THROWS_AS(capture::resolve_run_as("root", "no-such-group-here"), capture::usage_error);
 }
 
-TEST_CASE("waiting for the other end to close, within a bound") {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    capture::unique_fd r(fds[0]), w(fds[1]);
+TEST_CASE("waiting for the go-ahead, within a bound") {
+    auto pipe_pair = [] {
+        int fds[2];
+        REQUIRE(::pipe(fds) == 0);
+        return std::make_pair(capture::unique_fd(fds[0]), capture::unique_fd(fds[1]));
+    };
+    auto [r, w] = pipe_pair();
     auto t0 = std::chrono::steady_clock::now();
-    capture::wait_for_close(r, std::chrono::milliseconds(100));  // nobody closes: the bound ends it
+    CHECK_FALSE(capture::wait_for_go(r, std::chrono::milliseconds(100)));  // nobody says go: the bound ends it
     CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(90));
-    w.reset();
+    capture::write_handshake(w, "go");
     t0 = std::chrono::steady_clock::now();
-    capture::wait_for_close(r, std::chrono::seconds(10));  // closed: at once
+    CHECK(capture::wait_for_go(r, std::chrono::seconds(10)));  // said: at once
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+    auto [r2, w2] = pipe_pair();
+    w2.reset();  // the starter is gone without a word
+    CHECK_FALSE(capture::wait_for_go(r2, std::chrono::seconds(10)));
+    auto [r3, w3] = pipe_pair();
+    capture::write_handshake(w3, "something else");
+    w3.reset();
+    CHECK_FALSE(capture::wait_for_go(r3, std::chrono::seconds(10)));
 }
