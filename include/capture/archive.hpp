@@ -78,6 +78,18 @@ inline int digits_value(std::string_view s) {
     return v;
 }
 
+// A broken-down time from calendar fields (month 1-12), for mktime or timegm.
+inline std::tm calendar_tm(int year, int month, int day, int hour, int minute, int second) {
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    return tm;
+}
+
 // "YYYYmmdd" and "HHMMSS" in the local time zone, when they make a real
 // date and time (so a serial number is not taken for a date).
 inline std::optional<std::int64_t> local_date_time(std::string_view date, std::string_view time) {
@@ -88,14 +100,8 @@ inline std::optional<std::int64_t> local_date_time(std::string_view date, std::s
     if (year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
         minute > 59 || second > 60)
         return std::nullopt;
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
-    tm.tm_isdst = -1;
+    std::tm tm = detail::calendar_tm(year, month, day, hour, minute, second);
+    tm.tm_isdst = -1;  // names are local time: let mktime decide summer time
     std::time_t t = std::mktime(&tm);
     if (t == static_cast<std::time_t>(-1)) return std::nullopt;
     return static_cast<std::int64_t>(t);

@@ -156,13 +156,7 @@ inline timestamp parse_time_point(std::string_view text, std::string_view what, 
     }
     if (!s.empty() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
         throw bad();
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
+    std::tm tm = detail::calendar_tm(year, month, day, hour, minute, second);
     std::int64_t t = static_cast<std::int64_t>(::timegm(&tm));
     if (tm.tm_mday != day) throw bad();  // 2026-02-30 normalised into March: refuse it
     return {t - offset, nsec};
