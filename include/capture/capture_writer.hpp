@@ -5,7 +5,10 @@
 // Packets are copied once, from wherever the caller holds them (usually a
 // reader's mapping) into a large buffer that goes to the file with write(2)
 // when full: one copy into the buffer and one into the page cache, as `cat`
-// does, and no stdio.
+// does, and no stdio. With options.write_behind the write(2)s run on a
+// thread of their own (write_behind.hpp) while the caller fills the next
+// buffer: on two cores the kernel's copy no longer waits for the caller's
+// work, nor the caller for the copy.
 //
 // A file is written under a hidden temporary name in its own directory
 // (".NAME.PID-START.XXXXXX.tmp", atomic_file.hpp; created with
@@ -23,6 +26,7 @@
 #include "capture/capture_reader.hpp"
 #include "capture/error.hpp"
 #include "capture/fd.hpp"
+#include "capture/write_behind.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -50,6 +54,7 @@ struct writer_options {
     bool replace = true;             ///< commit() replaces an existing file (false: fails on one)
     bool raise_snaplen = true;       ///< raise snapshot lengths in the file to the largest caplen written
     std::uint64_t preallocate = 0;   ///< bytes the file is expected to reach, reserved up front (0: none)
+    bool write_behind = false;       ///< write(2)s on a thread of their own, overlapping the caller's work
 };
 
 /// The largest snapshot length wiretap and libpcap write (WTAP_MAX_PACKET_SIZE_STANDARD).
@@ -114,6 +119,7 @@ public:
             seekable_ = o.seekable_;
             reserved_ = o.reserved_;
             buf_ = std::move(o.buf_);
+            behind_ = std::move(o.behind_);
             used_ = std::exchange(o.used_, 0);
             flushed_ = o.flushed_;
             header_written_ = o.header_written_;
@@ -228,7 +234,8 @@ public:
         if (used_ >= len) {  // it is still in the buffer, at its end
             used_ -= len;
         } else if (seekable_ && fd_ && used_ == tail && flushed_ >= head + caplen) {
-            // Larger than the buffer: its head and bytes went to the file.
+            // Larger than the buffer: its head and bytes went to the file
+            // (send() waited for the thread, which is idle).
             const std::uint64_t start = flushed_ - head - caplen;
             if (::ftruncate(fd_.get(), static_cast<off_t>(start)) != 0 ||
                 ::lseek(fd_.get(), static_cast<off_t>(start), SEEK_SET) < 0)
@@ -252,6 +259,7 @@ public:
         if (closed_) return;
         if (options_.format == output_format::pcap && !header_written_ && !ifaces_.empty()) write_pcap_header();
         drain();
+        settle();
         patch_snaplens();
     }
 
@@ -263,6 +271,7 @@ public:
         if (closed_) throw error(path_ + ": already closed");
         try {
             flush();
+            behind_.reset();
             if (!temp_.empty()) {
                 give_back_reserve();
                 if (::close(fd_.release()) != 0) throw system_failure(path_);
@@ -286,6 +295,7 @@ public:
     std::uint64_t keep_written() {
         try {
             if (temp_.empty() || !fd_) throw error(path_ + ": nothing written to keep");
+            behind_.reset();  // lets the write in progress end; what was handed over after a failure is dropped
             used_ = 0;
             // The file itself says where its last whole record ends: read
             // it back rather than keep that bookkeeping on the hot path.
@@ -308,6 +318,7 @@ public:
     /// Gives up: removes the temporary file (standard output is left as
     /// it is). Throws nothing.
     void abandon() noexcept {
+        behind_.reset();  // before the descriptor closes
         if (!temp_.empty()) ::unlink(temp_.c_str());
         temp_.clear();
         fd_.reset();
@@ -345,6 +356,7 @@ private:
 
     void start() {
         buf_.reset(new std::uint8_t[options_.buffer_size]);
+        if (options_.write_behind) behind_ = std::make_unique<write_behind>(fd(), options_.buffer_size);
         closed_ = false;
         if (options_.format == output_format::pcapng) {
             std::uint8_t b[28] = {};
@@ -423,14 +435,29 @@ private:
 
     void drain() {
         if (used_ == 0) return;
-        send(buf_.get(), used_);
+        if (behind_) {
+            if (closed_) throw error(path_ + ": write after close");
+            if (int err = behind_->hand_over(buf_, used_)) throw system_failure(path_, err);
+            flushed_ += used_;
+        } else {
+            send(buf_.get(), used_);
+        }
         used_ = 0;
     }
 
+    // Writes n bytes from p now, after whatever the thread still writes.
     void send(const std::uint8_t* p, std::size_t n) {
         if (closed_) throw error(path_ + ": write after close");
+        settle();
         if (int err = write_fully(fd(), p, n)) throw system_failure(path_, err);
         flushed_ += n;
+    }
+
+    // Waits until the thread has written everything handed over (if there
+    // is one), so that the file holds flushed_ bytes.
+    void settle() {
+        if (!behind_) return;
+        if (int err = behind_->finish()) throw system_failure(path_, err);
     }
 
     // Raises snapshot lengths in the file to the largest captured length
@@ -474,6 +501,7 @@ private:
     bool seekable_ = false;
     bool reserved_ = false;  // blocks beyond the end were reserved (reserve())
     std::unique_ptr<std::uint8_t[]> buf_;
+    std::unique_ptr<write_behind> behind_;  // the thread for write(2)s (options_.write_behind); declared after buf_
     std::size_t used_ = 0;
     std::uint64_t flushed_ = 0;
     bool header_written_ = false;
