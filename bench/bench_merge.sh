@@ -2,7 +2,9 @@
 # cap-merge against mergecap and cat on two interleaved rolling archives
 # (2 x 512 MiB in 32 files: two sensors over the same time span), page
 # cache warm: 3 runs each, alternating, and the medians. cat writes the
-# same number of bytes to a file: the floor for any tool that writes them.
+# same number of bytes to a file: the floor for one thread that writes
+# them. cap-merge writes on a second thread when it has two cores
+# (write_behind.hpp), so its cpu time may exceed its wall time.
 #
 # Usage: bash bench/bench_merge.sh [BUILD_DIR]      (default: build, or $CAPTURE_BIN)
 # Environment: BENCH_FILES (16 per archive), BENCH_SIZE (32M per file),
