@@ -11,9 +11,18 @@ for i in $(seq 1 "$N"); do
   ( cap-start -a "analyst$i" -d "parallel $i" -e "udp and dst port $((base + i))" -i lo >"$WORK/start.$i" 2>"$WORK/start.$i.err"; echo $? >"$WORK/start.$i.rc" ) &
   pids+=($!)
 done
-wait "${pids[@]}"
+# Each shell's own status too: one once ended without its rc file under a
+# loaded ctest -j3, and this says how next time (137: SIGKILL from outside).
 started=0
 for i in $(seq 1 "$N"); do
+  set +e
+  wait "${pids[i - 1]}"
+  shell_status=$?
+  set -e
+  if [ ! -e "$WORK/start.$i.rc" ]; then
+    fail "analyst$i: its shell ended with status $shell_status before cap-start's status was written: $(cat "$WORK/start.$i.err" 2>/dev/null)"
+    continue
+  fi
   [ "$(cat "$WORK/start.$i.rc")" = 0 ] && [ "$(field state "$(cat "$WORK/start.$i")")" = running ] && started=$((started + 1))
 done
 check_eq "all $N captures started" "$N" "$started"

@@ -22,7 +22,10 @@ check_match "the start line: who, what, where" "cap-start\[[0-9]+\]: action=star
 
 # Bob stops Alice's capture: the stop line names both.
 SUDO_USER=bob cap-stop "$id" >/dev/null
+# Two senders (cap-stop, the capture itself): either line may reach the
+# listener first, so wait for each.
 wait_until 5 grep -q "action=end" "$logfile" || true
+wait_until 5 grep -q "action=stop" "$logfile" || true
 stop_line=$(grep "action=stop" "$logfile" || true)
 check_match "the stop line names the stopper and the owner" "cap-stop\[[0-9]+\]: action=stop outcome=ok user=root sudo_user=bob id=$id state=stopped analyst=alice .*owner=alice" "$stop_line"
 end_line=$(grep "action=end" "$logfile" || true)
