@@ -38,6 +38,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -356,7 +357,15 @@ private:
 
     void start() {
         buf_.reset(new std::uint8_t[options_.buffer_size]);
-        if (options_.write_behind) behind_ = std::make_unique<write_behind>(fd(), options_.buffer_size);
+        if (options_.write_behind) {
+            try {
+                behind_ = std::make_unique<write_behind>(fd(), options_.buffer_size);
+            } catch (const std::system_error&) {
+                // No thread to be had (a process limit, ulimit -u): the
+                // caller's thread writes, as it does on one core.
+                options_.write_behind = false;
+            }
+        }
         closed_ = false;
         if (options_.format == output_format::pcapng) {
             std::uint8_t b[28] = {};

@@ -2,7 +2,8 @@
 # cap-merge against mergecap: byte for byte on interleaved synthetic
 # archives (pcap, pcap-ns) and on corpus files, packet for packet in
 # pcapng; ties in input order; link types; broken inputs; pipes; the
-# record into cap-hash; a tight descriptor limit with hundreds of inputs.
+# record into cap-hash; a tight descriptor limit with hundreds of inputs;
+# a process limit that leaves no writer thread.
 source "$(dirname "$0")/lib.sh"
 need_cmd mergecap
 need_cmd tcpdump
@@ -33,6 +34,20 @@ run_tool cap-merge --no-syslog --mergecap-order -w "$WORK/ours.pcap" "${A[@]}" "
 check_eq "pcap: exit 0" 0 "$RC"
 check_eq "pcap: no stderr" "" "$ERR"
 if cmp -s "$WORK/ref.pcap" "$WORK/ours.pcap"; then ok "pcap: byte-identical with mergecap -F pcap"; else fail "pcap: differs from mergecap -F pcap"; fi
+
+# No second thread to be had: a process limit of 1 (for nobody: root is
+# not bound by it) makes the writer thread fail to start, and the merge
+# writes on its own thread instead, the same bytes.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && command -v prlimit >/dev/null && id nobody >/dev/null 2>&1; then
+  chmod 755 "$WORK" "$WORK/a" "$WORK/b"
+  mkdir -m 0777 "$WORK/nproc"
+  run_tool setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups prlimit --nproc=1 -- \
+    cap-merge --no-syslog --mergecap-order -w "$WORK/nproc/ours.pcap" "${A[@]}" "${B[@]}"
+  check_eq "no thread to be had (prlimit --nproc=1): exit 0, nothing said" "0:" "$RC:$ERR"
+  if cmp -s "$WORK/ref.pcap" "$WORK/nproc/ours.pcap"; then ok "no thread to be had: the same bytes"; else fail "no thread to be had: differs from mergecap"; fi
+else
+  echo "note: not root (or no setpriv, prlimit or nobody): the process limit is not checked"
+fi
 
 # Without --mergecap-order: the same packets, in time order, ties in input order.
 cap-merge -w "$WORK/stable.pcap" "${A[@]}" "${B[@]}" >/dev/null
