@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -40,12 +41,23 @@ inline unsigned available_cores() {
 
 /// Runs work on a few threads and the matching emit calls one at a time,
 /// in submission order, each as soon as its work and all earlier ones are
-/// done. With one worker or none, both run at once in the caller.
+/// done. With one worker or none, both run at once in the caller; so they
+/// do when no thread can be started.
 class ordered_pool {
 public:
     explicit ordered_pool(unsigned workers) : window_(64 + 16 * static_cast<std::size_t>(workers)) {
-        if (workers > 1)
-            for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { work_loop(); });
+        if (workers > 1) {
+            for (unsigned i = 0; i < workers; ++i) {
+                try {
+                    threads_.emplace_back([this] { work_loop(); });
+                } catch (const std::system_error&) {
+                    // No more threads to be had (a process limit, ulimit -u,
+                    // or systemd's TasksMax): fewer workers, or none, and
+                    // then the caller's thread does the work.
+                    break;
+                }
+            }
+        }
     }
     ordered_pool(const ordered_pool&) = delete;
     ordered_pool& operator=(const ordered_pool&) = delete;

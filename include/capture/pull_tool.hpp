@@ -36,6 +36,7 @@
 #include <ctime>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -278,7 +279,14 @@ public:
     progress_reporter(const cli::context& ctx, const pull_progress& progress, std::string record_path, record& rec,
                       std::mutex& rec_mutex)
         : ctx_(ctx), progress_(progress), record_path_(std::move(record_path)), rec_(rec), rec_mutex_(rec_mutex),
-          terminal_(::isatty(STDERR_FILENO) == 1), thread_([this] { loop(); }) {}
+          terminal_(::isatty(STDERR_FILENO) == 1) {
+        try {
+            thread_ = std::thread([this] { loop(); });
+        } catch (const std::system_error&) {
+            // No thread to be had (a process limit): progress is news, and
+            // the pull goes on without it; the final record is written anyway.
+        }
+    }
     progress_reporter(const progress_reporter&) = delete;
     progress_reporter& operator=(const progress_reporter&) = delete;
     ~progress_reporter() { stop(); }
