@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,17 @@ inline std::string format_file_mode(mode_t mode) {
 /// owner, who creates the files (0640 gives 0750, 0644 gives 0755).
 inline mode_t directory_mode_for(mode_t file_mode) {
     return static_cast<mode_t>((file_mode | ((file_mode & 0444) >> 2) | 0700) & 0777);
+}
+
+/// Sets the umask so that what is created from here on gets file_mode
+/// (files) and directory_mode_for(file_mode) (directories), whatever the
+/// umask the tool was started with.
+inline void umask_for(mode_t file_mode) { ::umask(0777 & ~directory_mode_for(file_mode)); }
+
+/// Makes the directory dir for files of file_mode, unless it is there.
+/// Throws error("DIR: why").
+inline void make_directory_for(const std::string& dir, mode_t file_mode) {
+    if (::mkdir(dir.c_str(), directory_mode_for(file_mode)) != 0 && errno != EEXIST) throw system_failure(dir);
 }
 
 /// Sets the mode of the file at path, never through a symbolic link put in

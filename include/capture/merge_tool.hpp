@@ -147,7 +147,7 @@ inline int run_merge(cli::context& ctx) {
 
     // What is written gets the configured file mode, whatever the umask.
     const mode_t file_mode = ctx.config.file_mode;
-    ::umask(0777 & ~directory_mode_for(file_mode));
+    umask_for(file_mode);
     std::string out_path;
     capture_writer out = [&] {
         if (to_stdout) {
@@ -159,18 +159,18 @@ inline int run_merge(cli::context& ctx) {
             out_path = ctx.vm["write"].as<std::string>();
         } else {
             const std::string& dir = ctx.config.dir;
-            if (::mkdir(dir.c_str(), directory_mode_for(file_mode)) != 0 && errno != EEXIST) throw system_failure(dir);
+            make_directory_for(dir, file_mode);
             // A name of ours never replaces what is there (another capture, or
             // a link someone planted): the next free one is taken, as cap-pull
             // and cap-start do; publishing by link() refuses one taken meanwhile.
             const std::string desc = description.empty() ? "merge" : description;
             const auto now = static_cast<std::int64_t>(std::time(nullptr));
             for (int n = 1;; ++n) {
-                out_path = dir + "/" + capture_file_name(analyst, n == 1 ? desc : desc + " " + std::to_string(n), now,
-                                                         capture_kind::merge, format == output_format::pcapng);
+                out_path = dir + "/" + capture_file_name(analyst, numbered_description(desc, n), now, capture_kind::merge,
+                                                         format == output_format::pcapng);
                 struct stat st {};
                 if (::lstat(out_path.c_str(), &st) != 0) break;  // free (or unreadable: creating it will say)
-                if (n >= 1000) throw error(out_path + ": File exists");
+                if (n >= max_name_attempts) throw error(out_path + ": File exists");
             }
             options.replace = false;
         }

@@ -56,6 +56,19 @@ inline std::string name_suffix(capture_kind kind, bool pcapng = false) {
     return "_." + ext;
 }
 
+/// How many names a tool tries for one capture before it gives up: the
+/// first, then the same with " 2", " 3" ... after the description
+/// (numbered_description), when another capture took it in the same second.
+inline constexpr int max_name_attempts = 1000;
+
+/// The description for the nth name tried (from 1): the description
+/// itself, then "DESCRIPTION n".
+inline std::string numbered_description(std::string_view description, int n) {
+    std::string out(description);
+    if (n > 1) out += " " + std::to_string(n);
+    return out;
+}
+
 /// The file name (no directory) of a capture started at `started`
 /// (seconds since the epoch).
 inline std::string capture_file_name(std::string_view analyst, std::string_view description, std::int64_t started,

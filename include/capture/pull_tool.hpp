@@ -391,7 +391,7 @@ inline int run_pull_tool(cli::context& ctx) {
     // The output, and the symbolic link at its final name while it runs.
     // What is written gets the configured file mode, whatever the umask.
     const mode_t file_mode = ctx.config.file_mode;
-    ::umask(0777 & ~directory_mode_for(file_mode));
+    umask_for(file_mode);
     detail::running_link link;
     std::string out_path, record_path;
     std::optional<capture_writer> out;
@@ -405,15 +405,15 @@ inline int run_pull_tool(cli::context& ctx) {
         if (::lstat(out_path.c_str(), &st) != 0) link.make(file_name_of(out->temp_path()), out_path);
     } else {
         const std::string& dir = ctx.config.dir;
-        if (::mkdir(dir.c_str(), directory_mode_for(file_mode)) != 0 && errno != EEXIST) throw system_failure(dir);
+        make_directory_for(dir, file_mode);
         for (int n = 1;; ++n) {
-            std::string desc = n == 1 ? description : description + " " + std::to_string(n);
-            out_path = dir + "/" + capture_file_name(analyst, desc, started, capture_kind::pull, pcapng);
+            out_path = dir + "/" + capture_file_name(analyst, numbered_description(description, n), started,
+                                                     capture_kind::pull, pcapng);
             out.emplace(capture_writer::to_file(out_path, options));
             set_file_mode(out->temp_path(), file_mode);
             if (link.make(file_name_of(out->temp_path()), out_path)) break;
             out->abandon();
-            if (n >= 1000) throw error(out_path + ": File exists");
+            if (n >= max_name_attempts) throw error(out_path + ": File exists");
         }
         record_path = record_path_for(out_path);
     }

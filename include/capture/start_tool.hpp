@@ -342,14 +342,13 @@ inline int run_start(cli::context& ctx) {
         try {
             if (as_root && who.uid != 0) drop_privileges(who);
             else clear_capabilities();
-            ::umask(0777 & ~directory_mode_for(file_mode));
+            umask_for(file_mode);
             std::int64_t started = std::time(nullptr);
             unique_fd fd;
             for (int n = 1; !fd; ++n) {
-                std::string desc = n == 1 ? req.description : req.description + " " + std::to_string(n);
-                file_path = dir + "/" + capture_file_name(req.analyst, desc, started);
+                file_path = dir + "/" + capture_file_name(req.analyst, numbered_description(req.description, n), started);
                 fd.reset(::open(file_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, file_mode));
-                if (!fd && (errno != EEXIST || n >= 1000)) {
+                if (!fd && (errno != EEXIST || n >= max_name_attempts)) {
                     int err = errno;
                     file_path.clear();
                     throw error(dir + ": " + errno_text(err) + detail::hint_for(err, as_root ? &who : nullptr));

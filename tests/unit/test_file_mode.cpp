@@ -44,3 +44,20 @@ TEST_CASE("set_file_mode sets the mode and never follows a link") {
     REQUIRE(::stat(file.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0644);
 }
+
+TEST_CASE("umask_for and make_directory_for give the configured modes whatever the umask") {
+    test_support::temp_dir dir;
+    const mode_t before = ::umask(0077);
+    capture::umask_for(0644);
+    const std::string made = dir.path + "/spool";
+    capture::make_directory_for(made, 0644);
+    capture::make_directory_for(made, 0644);  // there already: nothing to do
+    std::string file = dir.file("spool/a.pcap", "");
+    ::umask(before);
+    struct stat st {};
+    REQUIRE(::stat(made.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0755);
+    REQUIRE(::stat(file.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0644);
+    CHECK_THROWS_WITH(capture::make_directory_for(dir.path + "/no/such", 0640), Catch::StartsWith(dir.path + "/no/such: "));
+}

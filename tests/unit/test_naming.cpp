@@ -63,6 +63,13 @@ TEST_CASE("any bytes at all make a safe name that fits, with its record and temp
     }
 }
 
+TEST_CASE("the nth name tried in one second numbers the description") {
+    CHECK(capture::numbered_description("irc", 1) == "irc");
+    CHECK(capture::numbered_description("irc", 2) == "irc 2");
+    CHECK(capture::capture_file_name("grant", capture::numbered_description("irc", 3), 1234902022) ==
+          "grant_irc.3_Tue.Feb17.2009-20.20.22.UTC_1234902022_.pcap");
+}
+
 TEST_CASE("names have a bounded length") {
     std::string long_text(10000, 'a');
     std::string name = capture::capture_file_name(long_text, long_text, 4102444800LL);
