@@ -347,6 +347,14 @@ struct plain_pcap {
     std::uint32_t frac_per_sec = 1000000;
     std::uint32_t ns_per_frac = 1000;
     int ts_digits = 6;
+
+    /// True for a record header the walk takes as it is: a captured length
+    /// the link type allows and no longer than the original, a fraction
+    /// below a second. Whether the bytes it announces are there is the
+    /// caller's question.
+    bool header_ok(std::uint32_t frac, std::uint32_t caplen, std::uint32_t origlen) const noexcept {
+        return caplen <= max_caplen && caplen <= origlen && frac < frac_per_sec;
+    }
 };
 
 inline bool plain_pcap_header(const mapped_file& m, plain_pcap& h) {
@@ -405,8 +413,7 @@ inline std::uint64_t find_record_start(const mapped_file& m, const plain_pcap& h
         const std::uint32_t sec = load32<false>(r), frac = load32<false>(r + 4);
         const std::uint32_t caplen = load32<false>(r + 8), origlen = load32<false>(r + 12);
         const std::uint32_t gap = sec > near_sec ? sec - near_sec : near_sec - sec;
-        return caplen <= h.max_caplen && caplen <= origlen && caplen <= size - at - 16 && frac < h.frac_per_sec &&
-               gap <= 86400;
+        return h.header_ok(frac, caplen, origlen) && caplen <= size - at - 16 && gap <= 86400;
     };
     for (std::uint64_t at = from; at < stop; ++at) {
         std::uint64_t q = at;
@@ -547,12 +554,12 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
             const std::uint8_t* r = d + wk.pos;
             const std::uint32_t sec = load32<false>(r), frac = load32<false>(r + 4);
             const std::uint32_t caplen = load32<false>(r + 8), origlen = load32<false>(r + 12);
-            if (caplen > wk.h.max_caplen || caplen > left - 16 || frac >= wk.h.frac_per_sec || caplen > origlen) {
+            const bool header_ok = wk.h.header_ok(frac, caplen, origlen);
+            if (!header_ok || caplen > left - 16) {
                 retire(wk);
-                // The newest file's last record, half written: as the reader would, stop before it.
-                bool cut = caplen <= wk.h.max_caplen && caplen > left - 16 && frac < wk.h.frac_per_sec &&
-                           caplen <= origlen;
-                if (cut && wk.newest) wk.reached_end = true;
+                // The newest file's last record, half written (a good header, its
+                // bytes not all there yet): as the reader would, stop before it.
+                if (header_ok && wk.newest) wk.reached_end = true;
                 else if (wk.last) wk.redo = true;
                 else redo[wk.k] = true;  // a record across a guessed boundary: the guess was wrong
                 continue;
