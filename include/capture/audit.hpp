@@ -8,6 +8,7 @@
 #pragma once
 
 #include "capture/error.hpp"
+#include "capture/escape.hpp"
 #include "capture/fd.hpp"
 #include "capture/record.hpp"
 
@@ -83,23 +84,17 @@ inline std::string audit_quote(std::string_view value) {
     for (unsigned char c : value)
         if (c <= ' ' || c == '"' || c == '\\' || c == '=' || c >= 0x7f) plain = false;
     if (plain) return std::string(value);
-    static const char hex[] = "0123456789abcdef";
     std::string out = "\"";
-    auto escape = [&](unsigned char c) {
-        out += "\\x";
-        out += hex[c >> 4];
-        out += hex[c & 0xF];
-    };
     for (std::size_t i = 0; i < value.size();) {
         const auto c = static_cast<unsigned char>(value[i]);
         const std::size_t n = utf8_sequence_length(value.substr(i));
-        const bool c1 = n == 2 && c == 0xc2 && static_cast<unsigned char>(value[i + 1]) < 0xa0;
+        const bool c1 = c1_control_at(value, i);
         if (c == '"' || c == '\\') {
             out += '\\';
             out += static_cast<char>(c);
         } else if (n == 0 || c < 0x20 || c == 0x7f || c1) {
-            // c1: U+0085 ends a line in some viewers, U+009B starts an escape sequence.
-            for (std::size_t k = 0; k < (c1 ? 2 : 1); ++k) escape(static_cast<unsigned char>(value[i + k]));
+            for (std::size_t k = 0; k < (c1 ? 2 : 1); ++k)
+                append_hex_escape(out, static_cast<unsigned char>(value[i + k]));
         } else {
             out.append(value.substr(i, n));
         }

@@ -2,6 +2,7 @@
 // in a pipe, or as JSON Lines (DESIGN.md "The record"; gh's behaviour).
 #pragma once
 
+#include "capture/escape.hpp"
 #include "capture/record.hpp"
 #include "capture/record_json.hpp"
 
@@ -26,13 +27,6 @@ inline output_mode choose_output_mode(bool json, bool records, bool human, bool 
 
 namespace detail {
 
-inline void append_hex_escape(std::string& out, unsigned char c) {
-    static const char hex[] = "0123456789abcdef";
-    out += "\\x";
-    out += hex[c >> 4];
-    out += hex[c & 15];
-}
-
 // A control character for a terminal: C0 but TAB (and newline when kept), DEL.
 inline bool is_terminal_control(unsigned char c, bool keep_newline) {
     return (c < 0x20 && c != '\t' && !(keep_newline && c == '\n')) || c == 0x7f;
@@ -51,13 +45,11 @@ inline std::string terminal_safe(std::string_view text, bool keep_newline = fals
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
-        const bool c1 = c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                        static_cast<unsigned char>(text[i + 1]) < 0xa0;
-        if (c1) {
-            detail::append_hex_escape(out, c);
-            detail::append_hex_escape(out, static_cast<unsigned char>(text[++i]));
+        if (c1_control_at(text, i)) {
+            append_hex_escape(out, c);
+            append_hex_escape(out, static_cast<unsigned char>(text[++i]));
         } else if (detail::is_terminal_control(c, keep_newline)) {
-            detail::append_hex_escape(out, c);
+            append_hex_escape(out, c);
         } else {
             out += static_cast<char>(c);
         }
@@ -85,8 +77,8 @@ protected:
         if (pending_c2_) {
             pending_c2_ = false;
             if (c >= 0x80 && c < 0xa0) {  // a C1 control in UTF-8
-                detail::append_hex_escape(out, 0xc2);
-                detail::append_hex_escape(out, c);
+                append_hex_escape(out, 0xc2);
+                append_hex_escape(out, c);
                 return put(out) ? ch : traits_type::eof();
             }
             out += '\xc2';
@@ -94,7 +86,7 @@ protected:
         if (c == 0xc2) {
             pending_c2_ = true;
         } else if (detail::is_terminal_control(c, true)) {
-            detail::append_hex_escape(out, c);
+            append_hex_escape(out, c);
         } else {
             out += static_cast<char>(c);
         }

@@ -30,3 +30,15 @@ TEST_CASE("the terminal filter makes everything written through it safe, newline
     }  // a byte held back at the end is written when the buffer goes
     CHECK(sink.str() == "Analyst: \\x1b[31mevil\nDescription: a\\xc2\\x85b caf\xc3\xa9\nx\xc2");
 }
+
+TEST_CASE("escape.hpp: \\xNN escapes and C1 controls in UTF-8") {
+    std::string out;
+    capture::append_hex_escape(out, 0x1b);
+    capture::append_hex_escape(out, 0xff);
+    CHECK(out == "\\x1b\\xff");
+    CHECK(capture::c1_control_at("a\xc2\x9b", 1));
+    CHECK(capture::c1_control_at("\xc2\x80", 0));
+    CHECK_FALSE(capture::c1_control_at("\xc2\xa0", 0));  // U+00A0, a no-break space: text
+    CHECK_FALSE(capture::c1_control_at("a\xc2", 1));     // cut short: no second byte
+    CHECK_FALSE(capture::c1_control_at("\x9b", 0));
+}
