@@ -189,6 +189,18 @@ inline std::string hex_digest(std::string_view data, const EVP_MD* md) {
     return to_hex(out, n);
 }
 
+/// Opens path to be hashed, and fills st with what fstat says of it.
+/// Throws error("PATH: why") when it cannot be opened, is a directory, or
+/// is not a regular file: a device or a FIFO could be read forever, and a
+/// capture is a file.
+inline unique_fd open_file_to_hash(const std::string& path, struct stat& st) {
+    unique_fd fd = open_read(path);
+    if (::fstat(fd.get(), &st) != 0) throw system_failure(path);
+    if (S_ISDIR(st.st_mode)) throw error(path + ": " + errno_text(EISDIR));
+    if (!S_ISREG(st.st_mode)) throw error(path + ": not a regular file");
+    return fd;
+}
+
 /// Hashes files with one reusable context and read buffer; one per thread.
 class file_hasher {
 public:
@@ -226,12 +238,8 @@ public:
     /// The hex digest of the file at path. Throws error("PATH: why") when
     /// it cannot be opened or read, or is a directory.
     std::string hex_digest_of_file(const std::string& path, const EVP_MD* md) {
-        unique_fd fd = open_read(path);
         struct stat st {};
-        if (::fstat(fd.get(), &st) != 0) throw system_failure(path);
-        if (S_ISDIR(st.st_mode)) throw error(path + ": " + errno_text(EISDIR));
-        // A device or a FIFO could be read forever: a capture is a file.
-        if (!S_ISREG(st.st_mode)) throw error(path + ": not a regular file");
+        unique_fd fd = open_file_to_hash(path, st);
         return hex_digest_of_fd(fd.get(), path, md);
     }
 

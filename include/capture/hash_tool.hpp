@@ -247,11 +247,8 @@ inline int run_hash_files(cli::context& ctx, const hash_options& options) {
                 return;
             }
             try {
-                unique_fd fd = open_read(it->file);
                 struct stat st {};
-                if (::fstat(fd.get(), &st) != 0) throw system_failure(it->file);
-                if (S_ISDIR(st.st_mode)) throw error(it->file + ": " + errno_text(EISDIR));
-                if (!S_ISREG(st.st_mode)) throw error(it->file + ": not a regular file");
+                unique_fd fd = open_file_to_hash(it->file, st);
                 if (!options.force) {
                     if (auto why = still_being_written(it->rec, scan, st, it->file)) {
                         it->failure = *why;

@@ -84,8 +84,6 @@ inline std::string base_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-inline bool write_all(int fd, const std::string& text) { return write_fully(fd, text.data(), text.size()) == 0; }
-
 // A full disk has no block for a new temporary file, but the old record's
 // blocks are still there: overwriting it in place lets a capture say
 // "failed: No space left on device" exactly when it matters most.
@@ -95,7 +93,7 @@ inline bool overwrite_in_place(const std::string& path, const std::string& text)
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
     if (static_cast<std::uint64_t>(st.st_blocks) * 512 < text.size()) return false;
-    if (!write_all(fd.get(), text)) return false;
+    if (write_fully(fd.get(), text.data(), text.size()) != 0) return false;
     return ::ftruncate(fd.get(), static_cast<off_t>(text.size())) == 0;
 }
 
@@ -122,7 +120,7 @@ inline void write_record_file(const std::string& path, const record& r, mode_t m
             if (err == EEXIST) continue;  // taken (a leftover with our pid and luck): another name
             break;
         }
-        bool ok = detail::write_all(fd.get(), text) && (!durable || ::fdatasync(fd.get()) == 0);
+        bool ok = write_fully(fd.get(), text.data(), text.size()) == 0 && (!durable || ::fdatasync(fd.get()) == 0);
         err = errno;
         fd.reset();
         if (ok && ::rename(temp.c_str(), path.c_str()) == 0) return;
