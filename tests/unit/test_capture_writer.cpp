@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -49,6 +48,16 @@ std::vector<packet> read_all(const std::string& path) {
         out.push_back(packet{p.ts, p.origlen, r.interfaces()[p.interface].linktype,
                              std::vector<std::uint8_t>(p.data, p.data + p.caplen)});
     return out;
+}
+
+// Options with the smallest buffer a writer takes (64 KiB), so that a
+// few packets fill it and larger ones go straight to the file.
+writer_options small_buffer(output_format format, bool behind = false) {
+    writer_options o;
+    o.format = format;
+    o.buffer_size = 65536;
+    o.write_behind = behind;
+    return o;
 }
 
 std::uint32_t u32_at(const std::string& path, std::size_t offset) {
@@ -251,10 +260,7 @@ TEST_CASE("records larger than the buffer go straight through", "[writer]") {
     auto big = payload(200000, 11), small = payload(17, 12);
     for (auto format : {output_format::pcap, output_format::pcapng}) {
         const std::string path = dir.path + (format == output_format::pcap ? "/big.pcap" : "/big.pcapng");
-        writer_options o;
-        o.format = format;
-        o.buffer_size = 65536;
-        capture_writer w = capture_writer::to_file(path, o);
+        capture_writer w = capture_writer::to_file(path, small_buffer(format));
         std::uint32_t i = w.add_interface(1, 262144);
         w.write(timestamp{1, 0}, small.data(), 17, 17, i);
         w.write(timestamp{2, 0}, big.data(), 200001 - 1, 200000, i);
@@ -342,11 +348,7 @@ TEST_CASE("after a failed write, keep_written publishes the whole records that r
         for (bool oversized : {false, true}) {
             const std::string path = dir.path + "/kept" + std::to_string(oversized) +
                                      (format == output_format::pcap ? ".pcap" : ".pcapng");
-            writer_options o;
-            o.format = format;
-            o.buffer_size = 65536;
-            o.write_behind = behind;
-            capture_writer w = capture_writer::to_file(path, o);
+            capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
             std::uint32_t i = w.add_interface(1, 262144);
             std::uint64_t written = 0;
             bool failed = false;
@@ -403,11 +405,7 @@ TEST_CASE("a write-behind thread writes the same bytes as the caller's thread", 
     auto data = payload(150000, 21);
     auto write_all = [&](bool behind) {
         const std::string path = dir.path + (behind ? "/behind" : "/inline");
-        writer_options o;
-        o.format = format;
-        o.buffer_size = 65536;
-        o.write_behind = behind;
-        capture_writer w = capture_writer::to_file(path, o);
+        capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
         std::uint32_t i = w.add_interface(1, 65535);
         std::uint32_t seed = 7;
         for (std::uint32_t n = 0; n < 3000; ++n) {
@@ -425,9 +423,7 @@ TEST_CASE("a write-behind thread writes the same bytes as the caller's thread", 
         return path;
     };
     const std::string inline_path = write_all(false), behind_path = write_all(true);
-    std::ifstream a(inline_path, std::ios::binary), b(behind_path, std::ios::binary);
-    const std::string inline_bytes((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
-    const std::string behind_bytes((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+    const std::string inline_bytes = test_support::slurp(inline_path), behind_bytes = test_support::slurp(behind_path);
     CHECK(inline_bytes.size() > 2000000);
     CHECK(inline_bytes == behind_bytes);
     CHECK(read_all(behind_path).size() == 3000 - 5 - 6);  // 5 small and 6 large taken back
