@@ -219,14 +219,17 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     // Each value is checked here, so that a mistake is reported with its
     // line before any tool acts on it.
     auto value_of = [&vm](const char* key) { return vm[key].as<std::string>(); };
-    auto checked = [&](const char* key, const std::function<void(const std::string&)>& apply) {
-        if (!vm.count(key)) return;
-        std::string value = value_of(key);
+    // apply(value), its usage_error named with the line that sets key to value.
+    auto checked_value = [&](const char* key, const std::string& value,
+                             const std::function<void(const std::string&)>& apply) {
         try {
             apply(value);
         } catch (const usage_error& e) {
             throw usage_error(where(key, &value) + e.what());
         }
+    };
+    auto checked = [&](const char* key, const std::function<void(const std::string&)>& apply) {
+        if (vm.count(key)) checked_value(key, value_of(key), apply);
     };
     s.config_file = name;
     if (vm.count("dir")) s.dir = value_of("dir");
@@ -245,23 +248,15 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     checked("buffer-size", [&](const std::string& v) { s.buffer_bytes = parse_buffer_size(v, "buffer-size"); });
     checked("file-mode", [&](const std::string& v) { s.file_mode = parse_file_mode(v, "file-mode"); });
     if (vm.count("vlan")) s.vlan = vm["vlan"].as<bool>();
-    for (const char* key : {"duration", "max-duration", "stale-age"})
-        checked(key, [&](const std::string& v) { parse_duration(v, key); });
-    if (vm.count("duration")) s.duration = value_of("duration");
-    if (vm.count("max-duration")) s.max_duration = value_of("max-duration");
-    if (vm.count("stale-age")) s.stale_age = value_of("stale-age");
+    checked("duration", [&](const std::string& v) { parse_duration(v, "duration"); s.duration = v; });
+    checked("max-duration", [&](const std::string& v) { parse_duration(v, "max-duration"); s.max_duration = v; });
+    checked("stale-age", [&](const std::string& v) { parse_duration(v, "stale-age"); s.stale_age = v; });
     if (vm.count("link")) {
         s.links.clear();
-        for (const auto& value : vm["link"].as<std::vector<std::string>>()) {
-            try {
-                s.links.push_back(parse_link_template(value));
-            } catch (const usage_error& e) {
-                throw usage_error(where("link", &value) + e.what());
-            }
-        }
+        for (const auto& value : vm["link"].as<std::vector<std::string>>())
+            checked_value("link", value, [&](const std::string& v) { s.links.push_back(parse_link_template(v)); });
     }
 }
-
 
 /// Reads a configuration file into s. Throws usage_error naming the file
 /// (and the line) for an unknown key, a bad value, a line that is not
