@@ -22,6 +22,7 @@
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
+#include "capture/ascii.hpp"
 #include "capture/capture_reader.hpp"
 #include "capture/error.hpp"
 #include "capture/fd.hpp"
@@ -67,10 +68,6 @@ struct name_time {
 };
 
 namespace detail {
-
-inline bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 inline int digits_value(std::string_view s) {
     int v = 0;
@@ -125,7 +122,7 @@ inline std::optional<name_time> start_from_name(std::string_view name) {
         auto u1 = stem.rfind('_', u2 - 1);
         if (u1 == std::string_view::npos) break;
         std::string_view serial = stem.substr(u1 + 1, u2 - u1 - 1), stamp = stem.substr(u2 + 1);
-        if (detail::all_digits(serial) && stamp.size() == 14 && detail::all_digits(stamp)) {
+        if (all_ascii_digits(serial) && stamp.size() == 14 && all_ascii_digits(stamp)) {
             if (auto t = detail::local_date_time(stamp.substr(0, 8), stamp.substr(8)))
                 return name_time{archive_layout::dumpcap, *t};
         }
@@ -135,18 +132,18 @@ inline std::optional<name_time> start_from_name(std::string_view name) {
     auto dot = name.rfind('.');
     if (dot != std::string_view::npos && dot > 0) {
         std::string_view epoch = name.substr(dot + 1);
-        if (epoch.size() >= 9 && epoch.size() <= 11 && detail::all_digits(epoch))
+        if (epoch.size() >= 9 && epoch.size() <= 11 && all_ascii_digits(epoch))
             return name_time{archive_layout::daemonlogger, std::stoll(std::string(epoch))};
     }
     // tcpdump -G: a strftime pattern of the analyst's; the usual ones hold
     // %Y%m%d%H%M%S, or the date and the time with one separator between.
     for (std::size_t i = 0; i < name.size();) {
-        if (!(name[i] >= '0' && name[i] <= '9')) {
+        if (!is_ascii_digit(name[i])) {
             ++i;
             continue;
         }
         std::size_t j = i;
-        while (j < name.size() && name[j] >= '0' && name[j] <= '9') ++j;
+        while (j < name.size() && is_ascii_digit(name[j])) ++j;
         std::string_view run = name.substr(i, j - i);
         if (run.size() == 14) {
             if (auto t = detail::local_date_time(run.substr(0, 8), run.substr(8)))
@@ -154,8 +151,8 @@ inline std::optional<name_time> start_from_name(std::string_view name) {
         } else if (run.size() == 8 && j + 7 <= name.size() &&
                    (name[j] == '-' || name[j] == '_' || name[j] == 'T' || name[j] == '.')) {
             std::string_view time = name.substr(j + 1, 6);
-            bool ends = j + 7 == name.size() || !(name[j + 7] >= '0' && name[j + 7] <= '9');
-            if (detail::all_digits(time) && ends)
+            bool ends = j + 7 == name.size() || !is_ascii_digit(name[j + 7]);
+            if (all_ascii_digits(time) && ends)
                 if (auto t = detail::local_date_time(run, time)) return name_time{archive_layout::tcpdump, *t};
         }
         i = j;

@@ -15,6 +15,7 @@
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
+#include "capture/ascii.hpp"
 #include "capture/error.hpp"
 #include "capture/record.hpp"
 #include "capture/time_arg.hpp"
@@ -65,6 +66,11 @@ inline constexpr std::size_t max_links_per_template = 16;
 
 namespace detail {
 
+// Letters, digits, '-', '_' and '.': a host name's characters, and a link name's.
+inline bool is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_ascii_digit(c) || c == '-' || c == '_' || c == '.';
+}
+
 inline bool is_ipv4(const std::string& s) {
     in_addr a{};
     return ::inet_pton(AF_INET, s.c_str(), &a) == 1;
@@ -80,7 +86,7 @@ inline bool is_cidr(const std::string& s) {
     auto slash = s.find('/');
     if (slash == std::string::npos || slash + 1 == s.size() || s.size() - slash > 4) return false;
     std::string len = s.substr(slash + 1);
-    if (!std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+    if (!all_ascii_digits(len)) return false;
     std::string addr = s.substr(0, slash);
     int n = std::stoi(len);
     return (is_ipv4(addr) && n <= 32) || (is_ipv6(addr) && n <= 128);
@@ -129,10 +135,6 @@ inline void add_once(std::vector<std::string>& list, const std::string& value) {
     if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
 }
 
-}  // namespace detail
-
-namespace detail {
-
 // Words that may stand before an id without changing what it is
 // ("src", "tcp dst port", "ip6 host"): they neither end nor start a term.
 inline bool is_id_qualifier(const std::string& w) {
@@ -146,25 +148,19 @@ inline bool is_id_qualifier(const std::string& w) {
 inline bool looks_like_host(const std::string& w) {
     if (is_ipv4(w) || is_ipv6(w)) return true;
     if (w.find('.') == std::string::npos) return false;
-    return std::all_of(w.begin(), w.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-               c == '_';
-    });
+    return std::all_of(w.begin(), w.end(), is_name_char);
 }
 
 inline bool looks_like_port(const std::string& w) {
     auto dash = w.find('-');
-    auto digits = [](std::string_view s) {
-        return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-    };
-    if (dash == std::string::npos) return digits(w);
-    return digits(std::string_view(w).substr(0, dash)) && digits(std::string_view(w).substr(dash + 1));
+    if (dash == std::string::npos) return all_ascii_digits(w);
+    const std::string_view v(w);
+    return all_ascii_digits(v.substr(0, dash)) && all_ascii_digits(v.substr(dash + 1));
 }
 
 inline bool looks_like_net(const std::string& w) {
-    return is_cidr(w) || (!w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
-                              return (c >= '0' && c <= '9') || c == '.';
-                          }));
+    return is_cidr(w) ||
+           (!w.empty() && std::all_of(w.begin(), w.end(), [](char c) { return is_ascii_digit(c) || c == '.'; }));
 }
 
 }  // namespace detail
@@ -234,9 +230,7 @@ inline std::string percent_encode(std::string_view text) {
     static const char hex[] = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : text) {
-        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '.' || c == '_' || c == '~';
-        if (keep) {
+        if (detail::is_name_char(static_cast<char>(c)) || c == '~') {
             out += static_cast<char>(c);
         } else {
             out += '%';
@@ -278,11 +272,8 @@ inline link_template parse_link_template(std::string_view text) {
     if (eq == std::string_view::npos || eq == 0)
         throw usage_error("'" + std::string(text) + "' is not NAME=URL");
     link_template t{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
-    for (char c : t.name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '_' || c == '.';
-        if (!ok) throw usage_error("link name '" + t.name + "': only letters, digits, '-', '_' and '.'");
-    }
+    if (!std::all_of(t.name.begin(), t.name.end(), detail::is_name_char))
+        throw usage_error("link name '" + t.name + "': only letters, digits, '-', '_' and '.'");
     if (t.url.empty()) throw usage_error("link " + t.name + ": no URL");
     for (unsigned char c : t.url)
         if (c <= ' ' || c == 0x7f) throw usage_error("link " + t.name + ": a blank or control character in the URL");
