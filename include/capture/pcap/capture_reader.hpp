@@ -50,9 +50,16 @@
 // types and snaplens, an EPB caplen above the interface's snaplen (bounded
 // as for pcap and by its block).
 //
+// The types the formats share (timestamps, packets, interfaces, the magic
+// numbers) are in capture_format.hpp; what is decided inside one pcapng
+// block (interface options, clocks) is in pcapng_blocks.hpp; this header is
+// the walk over records, blocks and sections.
+//
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
+#include "capture/pcap/capture_format.hpp"
+#include "capture/pcap/pcapng_blocks.hpp"
 #include "capture/sys/error.hpp"
 #include "capture/sys/fd.hpp"
 
@@ -69,158 +76,6 @@
 #include <vector>
 
 namespace capture {
-
-/// The kinds of capture file the reader knows.
-enum class file_format { pcap, pcap_ns, pcapng };
-
-/// The short name of a format: "pcap", "pcap-ns" or "pcapng". Throws nothing.
-inline std::string_view format_name(file_format f) {
-    switch (f) {
-        case file_format::pcap: return "pcap";
-        case file_format::pcap_ns: return "pcap-ns";
-        case file_format::pcapng: return "pcapng";
-    }
-    return "unknown";
-}
-
-/// The format as capinfos names it ("Wireshark/tcpdump/... - pcap"). Throws nothing.
-inline std::string_view format_description(file_format f) {
-    switch (f) {
-        case file_format::pcap: return "Wireshark/tcpdump/... - pcap";
-        case file_format::pcap_ns: return "Wireshark/tcpdump/... - nanosecond pcap";
-        case file_format::pcapng: return "Wireshark/... - pcapng";
-    }
-    return "unknown";
-}
-
-/// One capture interface: the single one of a pcap file, or a pcapng IDB.
-struct interface_info {
-    std::uint32_t linktype = 0;  ///< LINKTYPE_ value (16 bits)
-    std::uint32_t snaplen = 0;   ///< as written in the file (0: no limit in pcapng)
-    int ts_digits = 6;           ///< decimal digits of timestamp precision, at most 9
-    std::string name;            ///< pcapng if_name; empty when absent
-};
-
-/// A point in time, seconds since the epoch and nanoseconds (0 to 999999999).
-struct timestamp {
-    std::int64_t sec = 0;
-    std::uint32_t nsec = 0;
-
-    friend bool operator==(const timestamp& a, const timestamp& b) { return a.sec == b.sec && a.nsec == b.nsec; }
-    friend bool operator!=(const timestamp& a, const timestamp& b) { return !(a == b); }
-    friend bool operator<(const timestamp& a, const timestamp& b) {
-        return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
-    }
-    friend bool operator>(const timestamp& a, const timestamp& b) { return b < a; }
-    friend bool operator<=(const timestamp& a, const timestamp& b) { return !(b < a); }
-    friend bool operator>=(const timestamp& a, const timestamp& b) { return !(a < b); }
-};
-
-/// One packet as read: its header fields and a pointer to its bytes inside
-/// the reader's mapping (valid while the reader lives).
-struct packet_view {
-    timestamp ts;                 ///< normalised to nanoseconds; {0,0} when has_timestamp is false
-    std::uint32_t caplen = 0;     ///< bytes at data
-    std::uint32_t origlen = 0;    ///< length on the wire
-    std::uint32_t interface = 0;  ///< index into capture_reader::interfaces()
-    const std::uint8_t* data = nullptr;  ///< the caplen captured bytes
-    std::uint64_t offset = 0;     ///< file offset of the record or block
-    bool has_timestamp = true;    ///< false for pcapng Simple Packet Blocks
-    bool timestamp_carried = false;  ///< the sub-second field was out of range and was carried into the seconds
-};
-
-/// A capture file that is malformed or cut short: "PATH: why (at byte N)".
-class format_error : public error {
-public:
-    using error::error;
-};
-
-/// The largest captured length libpcap accepts for a link type
-/// (max_snaplen_for_dlt: 262144, more for D-Bus, EBHSCR and USBPcap). Throws nothing.
-inline std::uint32_t max_caplen_for_linktype(std::uint32_t linktype) {
-    switch (linktype) {
-        case 231: return 128u * 1024 * 1024;  // DBUS
-        case 279: return 8u * 1024 * 1024;    // EBHSCR
-        case 249: return 1024u * 1024;        // USBPCAP
-        default: return 262144;
-    }
-}
-
-namespace detail {
-
-inline constexpr std::uint32_t pcap_magic_us = 0xa1b2c3d4;
-inline constexpr std::uint32_t pcap_magic_ns = 0xa1b23c4d;
-inline constexpr std::uint32_t pcap_magic_modified = 0xa1b2cd34;  // Kuznetzov's 24-byte records
-inline constexpr std::uint32_t pcapng_shb = 0x0a0d0d0a;           // the same in both byte orders
-inline constexpr std::uint32_t pcapng_bom = 0x1a2b3c4d;
-inline constexpr std::uint32_t pcapng_idb = 1;
-inline constexpr std::uint32_t pcapng_pb = 2;
-inline constexpr std::uint32_t pcapng_spb = 3;
-inline constexpr std::uint32_t pcapng_epb = 6;
-// A bound on memory, not a format limit: each IDB costs a few dozen bytes
-// of ours for 20 of the file's, and a million is far beyond any real file.
-inline constexpr std::size_t max_interfaces = std::size_t{1} << 20;
-
-// Unaligned loads through memcpy (no UB); the swap is a template argument so
-// the inner loop carries no byte-order test.
-template <bool Swap>
-inline std::uint16_t load16(const std::uint8_t* p) noexcept {
-    std::uint16_t v;
-    std::memcpy(&v, p, sizeof v);
-    if constexpr (Swap) v = static_cast<std::uint16_t>(__builtin_bswap16(v));
-    return v;
-}
-template <bool Swap>
-inline std::uint32_t load32(const std::uint8_t* p) noexcept {
-    std::uint32_t v;
-    std::memcpy(&v, p, sizeof v);
-    if constexpr (Swap) v = __builtin_bswap32(v);
-    return v;
-}
-template <bool Swap>
-inline std::uint64_t load64(const std::uint8_t* p) noexcept {
-    std::uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    if constexpr (Swap) v = __builtin_bswap64(v);
-    return v;
-}
-
-__extension__ using uint128 = unsigned __int128;
-
-// What compression a file starts with, for a more helpful refusal.
-inline std::string_view compression_of(const std::uint8_t* data, std::size_t size) {
-    auto starts = [&](std::initializer_list<std::uint8_t> magic) {
-        if (size < magic.size()) return false;
-        return std::equal(magic.begin(), magic.end(), data);
-    };
-    if (starts({0x1f, 0x8b})) return "gzip";
-    if (starts({0x28, 0xb5, 0x2f, 0xfd})) return "zstd";
-    if (starts({0xfd, '7', 'z', 'X', 'Z', 0x00})) return "xz";
-    if (starts({'B', 'Z', 'h'})) return "bzip2";
-    if (starts({0x04, 0x22, 0x4d, 0x18})) return "lz4";
-    return {};
-}
-
-}  // namespace detail
-
-/// The format a file's first bytes announce, or nothing when they are not a
-/// pcap or pcapng magic number (a pcapng section header with a bad
-/// byte-order magic is not pcapng; one too short to show it still is). Throws nothing.
-inline std::optional<file_format> sniff_format(const std::uint8_t* data, std::size_t size) {
-    if (size < 4) return std::nullopt;
-    std::uint32_t magic = detail::load32<false>(data);
-    std::uint32_t swapped = __builtin_bswap32(magic);
-    if (magic == detail::pcap_magic_us || swapped == detail::pcap_magic_us || magic == detail::pcap_magic_modified ||
-        swapped == detail::pcap_magic_modified)
-        return file_format::pcap;
-    if (magic == detail::pcap_magic_ns || swapped == detail::pcap_magic_ns) return file_format::pcap_ns;
-    if (magic == detail::pcapng_shb) {
-        if (size < 12) return file_format::pcapng;
-        std::uint32_t bom = detail::load32<false>(data + 8);
-        if (bom == detail::pcapng_bom || __builtin_bswap32(bom) == detail::pcapng_bom) return file_format::pcapng;
-    }
-    return std::nullopt;
-}
 
 /// Reads the packets of one pcap or pcapng file, front to back.
 class capture_reader {
@@ -318,19 +173,6 @@ public:
 private:
     enum class mode : std::uint8_t { pcap_native, pcap_swapped, pcapng };
     enum class step : std::uint8_t { packet, end, section };
-    // How to turn an interface's timestamp units into seconds and nanoseconds.
-    enum class clock_kind : std::uint8_t { micro, nano, decimal_up, decimal_down, binary };
-
-    struct iface_clock {
-        clock_kind kind = clock_kind::micro;
-        std::uint8_t shift = 0;          // binary: units are 2^-shift s
-        std::uint64_t units = 1000000;   // decimal: units per second
-        std::uint64_t scale = 1000;      // decimal: nanoseconds per unit, or units per nanosecond
-        std::int64_t offset = 0;         // if_tsoffset, seconds
-        std::uint32_t max_caplen = 262144;
-        std::uint32_t snaplen = 0;
-    };
-
     [[noreturn, gnu::cold, gnu::noinline]] void fail(const std::string& why) const {
         throw format_error(name_ + ": " + why + cut_note());
     }
@@ -538,25 +380,7 @@ private:
         pos_ = at + len;
     }
 
-    static std::string block_name(std::uint32_t type) {
-        switch (type) {
-            case detail::pcapng_idb: return "interface description block";
-            case detail::pcapng_pb: return "packet block";
-            case detail::pcapng_spb: return "simple packet block";
-            case 4: return "name resolution block";
-            case 5: return "interface statistics block";
-            case detail::pcapng_epb: return "enhanced packet block";
-            case 10: return "decryption secrets block";
-            default: return "block of type 0x" + hex(type);
-        }
-    }
-
-    static std::string hex(std::uint32_t v) {
-        const char* digits = "0123456789abcdef";
-        std::string out(8, '0');
-        for (int i = 7; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = digits[v & 15];
-        return out;
-    }
+    static std::string block_name(std::uint32_t type) { return detail::pcapng_block_name(type); }
 
     [[noreturn, gnu::cold, gnu::noinline]] void fail_mismatch(std::uint64_t at, std::uint32_t len,
                                                               std::uint32_t trailer) const {
@@ -627,7 +451,7 @@ private:
                     if (room < 4) fail_at(at, "simple packet block too short (" + std::to_string(len) + " bytes)");
                     if (section_interfaces_ == 0)
                         fail_at(at, "simple packet block before any interface description block in its section");
-                    const iface_clock& c = clocks_[section_base_];
+                    const detail::pcapng_clock& c = clocks_[section_base_];
                     const std::uint32_t origlen = detail::load32<Swap>(body);
                     std::uint32_t caplen = origlen;
                     if (c.snaplen != 0 && caplen > c.snaplen) caplen = c.snaplen;
@@ -659,7 +483,7 @@ private:
             fail_at(at, "packet on interface " + std::to_string(id) + ", but its section has " +
                             std::to_string(section_interfaces_) + " interface description block(s)");
         const std::size_t global = section_base_ + id;
-        const iface_clock& c = clocks_[global];
+        const detail::pcapng_clock& c = clocks_[global];
         if (caplen > room)
             fail_at(at, "packet data of " + std::to_string(caplen) + " bytes runs past the end of its block (room for " +
                             std::to_string(room) + ")");
@@ -675,113 +499,25 @@ private:
         p.has_timestamp = true;
     }
 
-    timestamp to_time(const iface_clock& c, std::uint64_t t, std::size_t at) const {
-        std::uint64_t sec, nsec;
-        switch (c.kind) {
-            case clock_kind::micro:
-                sec = t / 1000000;
-                nsec = t % 1000000 * 1000;
-                break;
-            case clock_kind::nano:
-                sec = t / 1000000000;
-                nsec = t % 1000000000;
-                break;
-            case clock_kind::decimal_up:
-                sec = t / c.units;
-                nsec = t % c.units * c.scale;
-                break;
-            case clock_kind::decimal_down:
-                sec = t / c.units;
-                nsec = t % c.units / c.scale;
-                break;
-            default: {  // binary
-                sec = t >> c.shift;
-                const std::uint64_t frac = t & ((std::uint64_t{1} << c.shift) - 1);
-                nsec = static_cast<std::uint64_t>(detail::uint128{frac} * 1000000000u >> c.shift);
-                break;
-            }
-        }
-        std::int64_t s;
-        if (sec > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-            __builtin_add_overflow(static_cast<std::int64_t>(sec), c.offset, &s))
-            fail_at(at, "timestamp out of range");
-        return timestamp{s, static_cast<std::uint32_t>(nsec)};
+    timestamp to_time(const detail::pcapng_clock& c, std::uint64_t t, std::size_t at) const {
+        std::optional<timestamp> ts = detail::pcapng_time(c, t);
+        if (!ts) fail_at(at, "timestamp out of range");
+        return *ts;
     }
 
     template <bool Swap>
     void add_interface(std::size_t at, const std::uint8_t* body, std::uint32_t room) {
-        if (room < 8) fail_at(at, "interface description block too short (" + std::to_string(room + 12) + " bytes)");
-        if (interfaces_.size() >= detail::max_interfaces)
+        // A block too short is reported as such before the count is.
+        if (room >= 8 && interfaces_.size() >= detail::max_interfaces)
             fail_at(at, "more than " + std::to_string(detail::max_interfaces) + " interfaces");
-        interface_info info;
-        iface_clock c;
-        info.linktype = detail::load16<Swap>(body);
-        info.snaplen = detail::load32<Swap>(body + 4);
-        c.snaplen = info.snaplen;
-        c.max_caplen = max_caplen_for_linktype(info.linktype);
-        bool have_resolution = false, have_offset = false;
-        std::uint8_t resolution = 6;
-        std::size_t o = 8;
-        // room is a multiple of 4 and each option takes a multiple of 4, so
-        // what is left is 0 or at least an option header.
-        while (room - o >= 4) {
-            const std::uint16_t code = detail::load16<Swap>(body + o);
-            const std::uint16_t olen = detail::load16<Swap>(body + o + 2);
-            const std::size_t padded = (std::size_t{olen} + 3) & ~std::size_t{3};
-            if (padded > room - o - 4)
-                fail_at(at, "interface description block option " + std::to_string(code) + " of " +
-                                std::to_string(olen) + " bytes runs past the end of the block");
-            const std::uint8_t* value = body + o + 4;
-            o += 4 + padded;
-            if (code == 0) break;  // opt_endofopt
-            if (code == 2) {       // if_name
-                const void* nul = std::memchr(value, 0, olen);
-                std::size_t n = nul ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - value) : olen;
-                info.name.assign(reinterpret_cast<const char*>(value), n);
-            } else if (code == 9) {  // if_tsresol
-                if (olen != 1 || have_resolution)
-                    fail_at(at, olen != 1 ? "if_tsresol option of " + std::to_string(olen) + " bytes (must be 1)"
-                                          : std::string("more than one if_tsresol option"));
-                have_resolution = true;
-                resolution = *value;
-            } else if (code == 14) {  // if_tsoffset
-                if (olen != 8 || have_offset)
-                    fail_at(at, olen != 8 ? "if_tsoffset option of " + std::to_string(olen) + " bytes (must be 8)"
-                                          : std::string("more than one if_tsoffset option"));
-                have_offset = true;
-                c.offset = static_cast<std::int64_t>(detail::load64<Swap>(value));
-            }
+        detail::pcapng_interface idb;
+        try {
+            idb = detail::read_interface_block<Swap>(body, room);
+        } catch (const format_error& e) {
+            fail_at(at, e.what());
         }
-        if (resolution & 0x80) {
-            const unsigned n = resolution & 0x7f;
-            if (n > 63) fail_at(at, "if_tsresol 2^-" + std::to_string(n) + " is too fine");
-            c.kind = clock_kind::binary;
-            c.shift = static_cast<std::uint8_t>(n);
-            // The decimal digits that resolve 2^-n: the least d with 10^d >= 2^n.
-            int digits = 0;
-            for (detail::uint128 p10 = 1; p10 < (detail::uint128{1} << n); p10 *= 10) ++digits;
-            info.ts_digits = digits < 9 ? digits : 9;
-        } else {
-            const unsigned e = resolution;
-            if (e > 19) fail_at(at, "if_tsresol 10^-" + std::to_string(e) + " is too fine");
-            std::uint64_t units = 1;
-            for (unsigned i = 0; i < e; ++i) units *= 10;
-            c.units = units;
-            if (e == 6) {
-                c.kind = clock_kind::micro;
-            } else if (e == 9) {
-                c.kind = clock_kind::nano;
-            } else if (e < 9) {
-                c.kind = clock_kind::decimal_up;
-                c.scale = 1000000000 / units;
-            } else {
-                c.kind = clock_kind::decimal_down;
-                c.scale = units / 1000000000;
-            }
-            info.ts_digits = e < 9 ? static_cast<int>(e) : 9;
-        }
-        interfaces_.push_back(std::move(info));
-        clocks_.push_back(c);
+        interfaces_.push_back(std::move(idb.info));
+        clocks_.push_back(idb.clock);
         ++section_interfaces_;
     }
 
@@ -836,7 +572,7 @@ private:
     std::uint32_t ns_per_frac_ = 1000;
     // pcapng
     std::vector<interface_info> interfaces_;
-    std::vector<iface_clock> clocks_;
+    std::vector<detail::pcapng_clock> clocks_;
     std::size_t section_base_ = 0;
     std::size_t section_interfaces_ = 0;
 };
