@@ -1,5 +1,6 @@
-// Pulling traffic out of a rolling archive: the files a window needs,
-// filtered on every core, merged in time order into one capture.
+// Pulling traffic out of a rolling archive: the files a window needs
+// (pull_plan.hpp), filtered on every core, merged in time order into one
+// capture.
 //
 // Two stages, so that memory stays bounded however large the archive:
 //   * filtering: each worker takes a few consecutive selected files and
@@ -32,9 +33,11 @@
 #pragma once
 
 #include "capture/engine/archive.hpp"
+#include "capture/engine/pull_plan.hpp"
 #include "capture/pcap/bpf.hpp"
 #include "capture/pcap/capture_reader.hpp"
 #include "capture/pcap/capture_writer.hpp"
+#include "capture/pcap/plain_pcap.hpp"
 #include "capture/sys/error.hpp"
 #include "capture/sys/fd.hpp"
 #include "capture/sys/parallel.hpp"
@@ -56,80 +59,10 @@
 
 namespace capture {
 
-/// What to pull.
-struct pull_request {
-    std::vector<std::string> archives;      ///< archive directories, in order
-    time_window window;                     ///< [since, until)
-    std::string expression;                 ///< the BPF expression as compiled (after --vlan)
-    unsigned jobs = 1;                      ///< files filtered at once
-    std::optional<output_format> format;    ///< forced output format; default: pcap for one link type
-};
-
-/// A selected file whose header could be read.
-struct planned_file {
-    archive_file file;                      ///< where it is and what time it covers
-    std::vector<interface_info> interfaces; ///< the interfaces that lead it
-};
-
-/// What a pull will read and how it will write.
-struct pull_plan {
-    archive_scan scan;                      ///< every file of the archive
-    std::vector<planned_file> files;        ///< the selected readable files, in archive order
-    std::vector<std::string> problems;      ///< "PATH: why": files and directories that cannot be read
-    std::vector<std::uint32_t> linktypes;   ///< distinct link types, in order of appearance
-    std::uint32_t snaplen = 0;              ///< the largest snapshot length (0 counts as 262144)
-    bool nanoseconds = false;               ///< some file has finer than microsecond times
-    std::uint64_t bytes = 0;                ///< bytes of the selected files
-    output_format format = output_format::pcap;  ///< what the output will be
-};
-
 /// Seconds of slack for merging: a file not yet merged holds no packet
 /// earlier than its name's time less this. Larger than the selection
 /// slack because it only costs memory for a few seconds of matches.
 inline constexpr std::int64_t merge_slack_seconds = 10;
-
-/// Finds the archive's files, selects those the window needs and, when
-/// read_headers, reads their headers (no packets) for the link types,
-/// snapshot length and precision; a file whose header cannot be read is a
-/// problem and is dropped (the newest file of a directory, still empty or
-/// partly written by its daemon, is dropped silently). Chooses the output
-/// format. Throws usage_error when req.format is pcap and the files hold
-/// several link types.
-inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
-    pull_plan plan;
-    plan.scan = scan_archives(req.archives);
-    plan.problems = plan.scan.problems;
-    for (auto& f : select_files(plan.scan, req.window.since_second(), req.window.until_second())) {
-        planned_file pf;
-        pf.file = std::move(f);
-        if (read_headers) {
-            try {
-                capture_reader r(pf.file.path);
-                pf.interfaces = r.interfaces();
-            } catch (const std::exception& e) {
-                if (!(pf.file.newest && pf.file.size < 4096)) plan.problems.push_back(e.what());
-                continue;
-            }
-        }
-        for (const auto& i : pf.interfaces) {
-            if (std::find(plan.linktypes.begin(), plan.linktypes.end(), i.linktype) == plan.linktypes.end())
-                plan.linktypes.push_back(i.linktype);
-            plan.snaplen = std::max(plan.snaplen, i.snaplen ? i.snaplen : standard_max_snaplen);
-            if (i.ts_digits > 6) plan.nanoseconds = true;
-        }
-        plan.bytes += pf.file.size;
-        plan.files.push_back(std::move(pf));
-    }
-    plan.format = plan.linktypes.size() > 1 ? output_format::pcapng : output_format::pcap;
-    if (req.format) {
-        if (*req.format == output_format::pcap && plan.linktypes.size() > 1)
-            throw usage_error("cannot write pcap: the files of the window have " +
-                              std::to_string(plan.linktypes.size()) +
-                              " link types and a pcap file holds one; use -F pcapng");
-        plan.format = *req.format;
-    }
-    return plan;
-}
 
 /// Counters a pull keeps up to date for whoever shows its progress.
 struct pull_progress {
@@ -339,41 +272,6 @@ inline void filter_file(const planned_file& pf, const pull_request& req, matcher
 // but well formed sends the file back to capture_reader, from its start,
 // so its words and its edge cases are the reader's.
 
-// What the walk needs from a plain pcap header.
-struct plain_pcap {
-    std::uint32_t linktype = 0;
-    std::uint32_t snaplen = 0;
-    std::uint32_t max_caplen = 0;
-    std::uint32_t frac_per_sec = 1000000;
-    std::uint32_t ns_per_frac = 1000;
-    int ts_digits = 6;
-
-    /// True for a record header the walk takes as it is: a captured length
-    /// the link type allows and no longer than the original, a fraction
-    /// below a second. Whether the bytes it announces are there is the
-    /// caller's question.
-    bool header_ok(std::uint32_t frac, std::uint32_t caplen, std::uint32_t origlen) const noexcept {
-        return caplen <= max_caplen && caplen <= origlen && frac < frac_per_sec;
-    }
-};
-
-inline bool plain_pcap_header(const mapped_file& m, plain_pcap& h) {
-    if (m.size() < 24) return false;
-    const std::uint8_t* d = m.data();
-    std::uint32_t magic = load32<false>(d);
-    if (magic != pcap_magic_us && magic != pcap_magic_ns) return false;
-    if (load16<false>(d + 4) != 2 || load16<false>(d + 6) != 4) return false;
-    h.snaplen = load32<false>(d + 16);
-    h.linktype = load32<false>(d + 20) & 0xffff;
-    h.max_caplen = max_caplen_for_linktype(h.linktype);
-    if (magic == pcap_magic_ns) {
-        h.frac_per_sec = 1000000000;
-        h.ns_per_frac = 1;
-        h.ts_digits = 9;
-    }
-    return true;
-}
-
 // Bytes of a walked mapping given back at a time: small, because a worker
 // walks several files at once.
 inline constexpr std::uint64_t interleaved_release_step = std::uint64_t{1} << 19;
@@ -387,46 +285,12 @@ inline constexpr std::uint64_t interleaved_release_step = std::uint64_t{1} << 19
 // the segment before must land on it exactly. One that is missed (a guess
 // that was wrong, which takes bytes that look like eight records in a row)
 // sends the file back to capture_reader, so the guess costs time, never
-// a packet.
+// a packet. The record tests and the guess are plain_pcap.hpp's.
 
-// A chain whose records look this alike is taken for the real one, for now.
-inline constexpr int resync_records = 8;
 // A segment is worth its guess from this size up.
 inline constexpr std::uint64_t min_segment_bytes = std::uint64_t{4} << 20;
-// How far a guess looks for a boundary before giving up on the segment.
-inline constexpr std::uint64_t resync_reach = std::uint64_t{1} << 20;
 // Chains a worker keeps in flight, files and segments together.
 inline constexpr std::size_t chains_per_worker = 8;
-
-// The first offset in [from, from + resync_reach) where resync_records
-// plausible records follow one another (lengths the link type allows,
-// fraction below a second, times within a day of the file's first packet
-// or of each other), or 0 when there is none.
-inline std::uint64_t find_record_start(const mapped_file& m, const plain_pcap& h, std::uint64_t from,
-                                       std::uint32_t first_sec) {
-    const std::uint8_t* d = m.data();
-    const std::uint64_t size = m.size();
-    const std::uint64_t stop = std::min(size, from + resync_reach);
-    auto plausible = [&](std::uint64_t at, std::uint32_t near_sec) {
-        if (size - at < 16) return false;
-        const std::uint8_t* r = d + at;
-        const std::uint32_t sec = load32<false>(r), frac = load32<false>(r + 4);
-        const std::uint32_t caplen = load32<false>(r + 8), origlen = load32<false>(r + 12);
-        const std::uint32_t gap = sec > near_sec ? sec - near_sec : near_sec - sec;
-        return h.header_ok(frac, caplen, origlen) && caplen <= size - at - 16 && gap <= 86400;
-    };
-    for (std::uint64_t at = from; at < stop; ++at) {
-        std::uint64_t q = at;
-        std::uint32_t near_sec = first_sec;
-        int n = 0;
-        for (; n < resync_records && plausible(q, near_sec); ++n) {
-            near_sec = load32<false>(d + q);
-            q += 16 + load32<false>(d + q + 8);
-        }
-        if (n == resync_records) return at;
-    }
-    return 0;
-}
 
 // Filters files [first, first + count) of the plan into out[0 .. count),
 // plain pcap files interleaved (in segments when they are too few), the
