@@ -18,4 +18,14 @@ inline bool all_ascii_digits(std::string_view s) noexcept {
     return !s.empty() && std::all_of(s.begin(), s.end(), is_ascii_digit);
 }
 
+/// '0' to '9', 'a' to 'f' and 'A' to 'F'. Throws nothing.
+inline bool is_ascii_hex_digit(char c) noexcept {
+    return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/// True when text is a non-empty run of hexadecimal digits (either case). Throws nothing.
+inline bool is_hex(std::string_view text) noexcept {
+    return !text.empty() && std::all_of(text.begin(), text.end(), is_ascii_hex_digit);
+}
+
 }  // namespace capture

@@ -12,6 +12,7 @@
 // under us would kill the process with SIGBUS.
 #pragma once
 
+#include "capture/sys/ascii.hpp"
 #include "capture/sys/error.hpp"
 #include "capture/sys/fd.hpp"
 
@@ -253,14 +254,6 @@ private:
 inline std::string hex_digest_of_file(const std::string& path, const EVP_MD* md) {
     file_hasher hasher;
     return hasher.hex_digest_of_file(path, md);
-}
-
-/// True when text is a non-empty run of hexadecimal digits (either case).
-inline bool is_hex(std::string_view text) {
-    if (text.empty()) return false;
-    for (char c : text)
-        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-    return true;
 }
 
 /// True when two hex digests are the same, ignoring case.
