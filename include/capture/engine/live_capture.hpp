@@ -77,7 +77,7 @@ public:
 
     /// Buffers one packet record; false once writing has failed.
     bool add(const pcap_pkthdr* h, const u_char* data) {
-        if (error_) return false;
+        if (write_errno_) return false;
         std::size_t need = 16 + h->caplen;
         if (buffer_.size() + need > capacity_ && !flush()) return false;
         std::uint32_t fields[4] = {static_cast<std::uint32_t>(h->ts.tv_sec), static_cast<std::uint32_t>(h->ts.tv_usec),
@@ -92,15 +92,15 @@ public:
 
     /// Writes the buffer to the file. On failure (a full disk writes part
     /// of it), cuts the file back to the last whole packet that made it,
-    /// keeps errno in error(), and returns false.
+    /// keeps errno in write_errno(), and returns false.
     bool flush() {
-        if (error_) return false;
+        if (write_errno_) return false;
         std::size_t done = 0;
         while (done < buffer_.size()) {
             ssize_t n = ::write(fd_.get(), buffer_.data() + done, buffer_.size() - done);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) {
-                error_ = n < 0 ? errno : EIO;
+                write_errno_ = n < 0 ? errno : EIO;
                 std::size_t whole = 0;  // the end of the last packet wholly written
                 for (std::size_t start : starts_) {
                     if (start > done) break;
@@ -127,11 +127,11 @@ public:
         return true;
     }
 
-    /// Flushes and syncs to disk, then closes. False on failure (error()).
+    /// Flushes and syncs to disk, then closes. False on failure (write_errno()).
     bool close() {
         bool ok = flush();
         if (ok && ::fsync(fd_.get()) != 0 && errno != EINVAL) {
-            error_ = errno;
+            write_errno_ = errno;
             ok = false;
         }
         fd_.reset();
@@ -144,7 +144,7 @@ public:
     /// write, exactly those the file holds).
     std::uint64_t packets() const noexcept { return packets_; }
     /// The errno of the write that failed; 0 while all is well.
-    int error() const noexcept { return error_; }
+    int write_errno() const noexcept { return write_errno_; }
 
 private:
     unique_fd fd_;
@@ -153,7 +153,7 @@ private:
     std::vector<std::size_t> starts_;  // where each buffered packet begins
     std::uint64_t committed_ = 0;
     std::uint64_t packets_ = 0;
-    int error_ = 0;
+    int write_errno_ = 0;
 };
 
 namespace detail {
@@ -262,7 +262,7 @@ inline record run_live_capture(live_job& job, pcap_file_out& out) {
             break;
         }
         if (!dispatch_once()) break;
-        if (out.error()) break;
+        if (out.write_errno()) break;
         if (state.size_reached) {
             limit = "size";
             break;
@@ -291,14 +291,14 @@ inline record run_live_capture(live_job& job, pcap_file_out& out) {
     }
     // Packets that arrived before the stop sit in a block the kernel has
     // not handed over yet; it does within the handle's timeout.
-    if (failure.empty() && !out.error() && limit.empty()) {
+    if (failure.empty() && !out.write_errno() && limit.empty()) {
         auto drain_until = clock::now() + std::chrono::milliseconds(2 * job.timeout_ms + 50);
         bool more = true;
         while (more && clock::now() < drain_until && !state.size_reached &&
                !(job.limits.count && state.packets >= job.limits.count)) {
             pollfd p{fd, POLLIN, 0};
             ::poll(&p, 1, 20);
-            more = dispatch_once() && !out.error();
+            more = dispatch_once() && !out.write_errno();
         }
         // Once more when the time is up: on a busy machine the capture may
         // have been kept off the CPU for all of it, the block still unread.
@@ -306,7 +306,7 @@ inline record run_live_capture(live_job& job, pcap_file_out& out) {
             dispatch_once();
     }
     out.close();
-    if (out.error()) failure = std::string("writing the capture file: ") + errno_text(out.error());
+    if (out.write_errno()) failure = std::string("writing the capture file: ") + errno_text(out.write_errno());
     update_counters();
     job.rec.erase("updated");
 

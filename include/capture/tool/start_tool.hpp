@@ -365,7 +365,7 @@ inline int run_start(cli::context& ctx) {
             rec.set("packets", "0");
             install_stop_handlers();
             pcap_file_out out(std::move(fd), header);
-            if (out.error()) throw error(file_path + ": " + errno_text(out.error()));
+            if (out.write_errno()) throw error(file_path + ": " + errno_text(out.write_errno()));
             write_record_file(record_path, rec, file_mode, true);
             write_handshake(side.channel, "OK " + format_record(rec));
             side.channel.reset();

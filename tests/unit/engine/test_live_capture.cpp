@@ -66,7 +66,7 @@ TEST_CASE("packets written are read back, the file valid at every flush") {
     }
     CHECK(out.bytes() == 24 + 10 * 16 + (60 * 10 + 45));
     REQUIRE(out.close());
-    CHECK(out.error() == 0);
+    CHECK(out.write_errno() == 0);
     capture::capture_reader reader(f.path);
     capture::packet_view p{};
     int n = 0;
@@ -79,7 +79,7 @@ TEST_CASE("a write that fails leaves whole packets and the error") {
     if (::access("/dev/full", W_OK) != 0) return;
     capture::unique_fd fd(::open("/dev/full", O_WRONLY | O_CLOEXEC));
     capture::pcap_file_out out(std::move(fd), capture::pcap_file_header_for(dead.get()));
-    CHECK(out.error() == ENOSPC);
+    CHECK(out.write_errno() == ENOSPC);
     pcap_pkthdr h{};
     std::uint8_t payload[4] = {};
     h.caplen = h.len = 4;
@@ -106,7 +106,7 @@ TEST_CASE("a write cut short part way keeps whole packets, and counts exactly th
         closed = out.close();
     }
     CHECK_FALSE(closed);
-    CHECK(out.error() == EFBIG);
+    CHECK(out.write_errno() == EFBIG);
     CHECK(added > static_cast<int>(out.packets()));
     capture::capture_reader reader(f.path);
     capture::packet_view p{};
