@@ -19,6 +19,7 @@
 #include "capture/text/naming.hpp"
 #include "capture/sys/process.hpp"
 #include "capture/engine/pull.hpp"
+#include "capture/engine/pull_status.hpp"
 #include "capture/engine/registry.hpp"
 #include "capture/sys/time_format.hpp"
 #include "capture/engine/time_window.hpp"
@@ -369,7 +370,7 @@ inline int run_pull_tool(cli::context& ctx) {
     for (const char* k : {"since", "until"})
         if (rec.has(k)) details.set(k, rec.get(k));
     details.set("files", std::to_string(plan.files.size()));
-    if (plan.files.empty())
+    if (plan.files.empty() && plan.problems.empty())
         ctx.warn("no file of the archive covers the window: the capture will be empty");
     ctx.log("pull", "started", details);
 
@@ -384,8 +385,18 @@ inline int run_pull_tool(cli::context& ctx) {
         const std::string temp = out->temp_path();
         try {
             result = run_pull(plan, req, *out, progress, pull_stop_requested);
-            out->commit();
-            link.published();
+            // Every source failed: no capture to publish (on standard
+            // output, what was written is gone already).
+            if (to_stdout || !pull_outcome_of(false, false, result.interrupted,
+                                              plan.problems.size() + result.failures.size(), plan.files.size(),
+                                              result.failures.size(), result.packets)
+                                 .nothing_read) {
+                out->commit();
+                link.published();
+            } else {
+                out->abandon();
+                link.remove();
+            }
         } catch (const std::exception& e) {
             failure = e.what();
             // A full disk: what was written so far is still the traffic
@@ -411,12 +422,18 @@ inline int run_pull_tool(cli::context& ctx) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
     for (const auto& f : result.failures) ctx.warn(f);
 
-    std::string state = !failure.empty() ? "failed" : result.interrupted ? "interrupted" : "done";
+    std::size_t problems = plan.problems.size() + result.failures.size();
+    const pull_outcome outcome = pull_outcome_of(!failure.empty(), kept.has_value(), result.interrupted, problems,
+                                                 plan.files.size(), result.failures.size(), result.packets);
+    if (outcome.nothing_read && failure.empty())
+        failure = "nothing was pulled: its sources failed (" + std::to_string(problems) +
+                  (problems == 1 ? " problem" : " problems") + "), so no capture was made";
+    const std::string& state = outcome.state;
     rec.set("state", state);
     rec.set("ended", format_iso8601(std::time(nullptr)));
     if (kept) result.last.reset();  // which packet came last is not known
     rec.set("packets", std::to_string(kept ? *kept : result.packets));
-    rec.set("bytes", std::to_string(failure.empty() || kept ? out->bytes() : 0));
+    rec.set("bytes", std::to_string((failure.empty() || kept) && outcome.publish ? out->bytes() : 0));
     rec.set("format", pcapng ? "pcapng" : plan.nanoseconds ? "pcap-ns" : "pcap");
     rec.set("files_done", std::to_string(progress.files_done.load()));
     rec.set("read_bytes", std::to_string(progress.bytes_read.load()));  // also when it failed part way
@@ -429,13 +446,12 @@ inline int run_pull_tool(cli::context& ctx) {
                                 ", " + std::to_string(progress.files_done.load()) + "/" +
                                 std::to_string(plan.files.size()) + " files");
     else
-        rec.set("progress", std::string(failure.empty() ? "done, " : "failed, ") +
+        rec.set("progress", (failure.empty() ? state : std::string("failed")) + ", " +
                                 std::to_string(progress.files_done.load()) + "/" +
                                 std::to_string(plan.files.size()) + " files");
     const int digits = plan.nanoseconds ? 9 : 6;
     if (result.first) rec.set("first", detail::iso(*result.first, digits));
     if (result.last) rec.set("last", detail::iso(*result.last, digits));
-    std::size_t problems = plan.problems.size() + result.failures.size();
     if (problems) rec.set("problems", std::to_string(problems));
     if (!failure.empty()) rec.set("reason", failure);
     if (!record_path.empty()) {
@@ -450,7 +466,7 @@ inline int run_pull_tool(cli::context& ctx) {
     details.set("bytes", rec.get("bytes"));
     if (problems) details.set("problems", std::to_string(problems));
     if (!failure.empty()) details.set("reason", failure);
-    ctx.log("pull", state == "done" ? (problems ? "partial" : "ok") : state, details);
+    ctx.log("pull", outcome.audit, details);
 
     if (!failure.empty() && !kept) throw error(failure);
     if (kept) {
@@ -470,7 +486,7 @@ inline int run_pull_tool(cli::context& ctx) {
             write_record(*ctx.out, shown, ctx.output);
         }
     }
-    return problems || result.interrupted || kept ? exit_failure : exit_ok;
+    return outcome.exit_code ? exit_failure : exit_ok;
 }
 
 }  // namespace capture
