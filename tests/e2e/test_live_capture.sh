@@ -117,7 +117,7 @@ check_eq "a one-word description is told from the expression" "beacon/udp port $
 s3=$(field id "$OUT")
 if command -v script >/dev/null; then
   screen=$(script -qec "cap-start carol 'on a terminal' udp port $port" /dev/null | tr -d '\r')
-  check_match "on a terminal cap-start says Started: FILE" "^Started: $CAPTURE_DIR/carol_on\.a\.terminal_.*_\.pcap$" "$screen"
+  check_match "on a terminal cap-start says Started ID: FILE" "^Started [a-z0-9]+: $CAPTURE_DIR/carol_on\.a\.terminal_.*_\.pcap$" "$screen"
 fi
 run_tool cap-stop "$s1" "$s2" "$s3" -f carol
 check_eq "cap-stop by ids and by analyst exits 0" 0 "$RC"

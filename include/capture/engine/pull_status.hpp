@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace capture {
@@ -72,6 +73,20 @@ inline pull_figures pull_figures_of(std::uint64_t read, std::uint64_t total, dou
         f.eta = static_cast<double>(f.total - f.read) / f.rate;
     }
     return f;
+}
+
+/// A time left for people, short enough for a column: "45s", "3m05s",
+/// "2h03m", "4d02h"; "-" when not known (negative). Throws nothing but
+/// std::bad_alloc.
+inline std::string format_eta(double seconds) {
+    if (!(seconds >= 0)) return "-";
+    const auto s = static_cast<long long>(seconds + 0.5);
+    char buf[32];
+    if (s < 60) std::snprintf(buf, sizeof buf, "%llds", s);
+    else if (s < 3600) std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+    else if (s < 86400) std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, s / 60 % 60);
+    else std::snprintf(buf, sizeof buf, "%lldd%02lldh", s / 86400, s / 3600 % 24);
+    return buf;
 }
 
 }  // namespace capture

@@ -364,6 +364,8 @@ inline int run_pull_tool(cli::context& ctx) {
     rec.set("user", who.sudo_user.empty() ? who.user : who.sudo_user);
     rec.set("files_total", std::to_string(plan.files.size()));
     rec.set("progress", "starting, 0/" + std::to_string(plan.files.size()) + " files");
+    rec.set("read_bytes", "0");
+    rec.set("total_bytes", std::to_string(plan.bytes));
     if (!record_path.empty()) write_record_file(record_path, rec, file_mode);
 
     record details{{"id", rec.get("id")}, {"analyst", analyst}, {"file", rec.get("file")}, {"expr", expression_given}};
@@ -376,6 +378,7 @@ inline int run_pull_tool(cli::context& ctx) {
 
     pull_progress progress;
     progress.files_total = plan.files.size();
+    progress.bytes_total = plan.bytes;
     pull_result result;
     std::string failure;
     std::optional<std::uint64_t> kept;  // packets kept of a pull that failed part way
@@ -437,6 +440,7 @@ inline int run_pull_tool(cli::context& ctx) {
     rec.set("format", pcapng ? "pcapng" : plan.nanoseconds ? "pcap-ns" : "pcap");
     rec.set("files_done", std::to_string(progress.files_done.load()));
     rec.set("read_bytes", std::to_string(progress.bytes_read.load()));  // also when it failed part way
+    rec.erase("eta");
     if (seconds > 0.05 && result.bytes_read > 0 && !result.interrupted)
         rec.set("scan_rate", std::to_string(static_cast<std::uint64_t>(static_cast<double>(result.bytes_read) / seconds)));
     if (result.interrupted)

@@ -424,7 +424,8 @@ inline int run_start(cli::context& ctx) {
     ctx.log("start", "ok", details);
     write_handshake(go_write, "go");
     go_write.reset();
-    if (ctx.output == output_mode::human) *ctx.out << "Started: " << started->get("file") << '\n';
+    if (ctx.output == output_mode::human)
+        *ctx.out << "Started " << started->get("id") << ": " << started->get("file") << '\n';
     else write_record(*ctx.out, *started, ctx.output);
     if (!ctx.vm.count("past")) return exit_ok;
     ctx.out->flush();

@@ -57,3 +57,12 @@ TEST_CASE("progress figures in bytes: percent, rate and ETA") {
     CHECK(over.eta == Approx(0));
     CHECK(capture::pull_figures_of(0, 0, 1).percent == 100);
 }
+
+TEST_CASE("times left, short enough for a column") {
+    CHECK(capture::format_eta(-1) == "-");
+    CHECK(capture::format_eta(0) == "0s");
+    CHECK(capture::format_eta(44.6) == "45s");
+    CHECK(capture::format_eta(185) == "3m05s");
+    CHECK(capture::format_eta(7380) == "2h03m");
+    CHECK(capture::format_eta(180000) == "2d02h");
+}
