@@ -77,6 +77,9 @@ logged "cap-hash, two files" 2 "cap-hash\[[0-9]+\]: action=hash outcome=ok user=
   -- cap-hash "$a" "$b"
 logged "cap-hash, a missing file" 1 "action=hash outcome=failed .*file=$WORK/data/missing.pcap error=" \
   -- cap-hash "$WORK/data/missing.pcap"
+logged "cap-hash, a record with an analyst: the analyst too" 1 \
+  "action=hash outcome=ok user=$user (sudo_user=[^ ]+ )?analyst=ann file=$a sha256=[0-9a-f]{64}" \
+  -- bash -c "printf 'analyst=ann\tfile=%s\n' '$a' | cap-hash"
 logged "cap-hash --sidecar" 1 "action=hash outcome=ok .*sidecar=$a.sha256" -- cap-hash --sidecar "$a"
 logged "cap-hash --check" 1 "action=check outcome=ok .*file=$a sha256=" -- cap-hash --check "$a.sha256"
 printf '%064d  %s\n' 0 "$b" "$(printf %064d 0)" "$WORK/data/gone.pcap" >"$WORK/bad.sums"

@@ -59,6 +59,14 @@ check_eq "every file broken: no capture" "" "$(find caps3 -name '*.pcap*' ! -nam
 check_eq "every file broken: the record says failed" failed "$(field state "$(cat caps3/*.record)")"
 check_match "every file broken: the problems counted" '^[12]$' "$(field problems "$(cat caps3/*.record)")"
 
+# The dry run's estimate after a pull, however quick: measured by it.
+"$GEN" --out tiny --files 1 --size 64K --seed 6 --quiet >/dev/null
+run_tool cap-pull -a g -e ip -r tiny --dir "$WORK/caps5"
+check_eq "a tiny pull: done" done "$(field state "$OUT")"
+check_match "a tiny pull records its scan rate" '^[0-9]+$' "$(field scan_rate "$OUT")"
+run_tool cap-pull -a g -e ip -r tiny --dir "$WORK/caps5" -n
+check_match "the dry run after it: measured, not assumed" 'estimate: .*\(measured by the last pull\)' "$OUT"
+
 # A clean pull still says done, exit 0.
 run_tool cap-pull -a g -e ip -r dl --dir "$WORK/caps4" --since 2001-01-01 --until 2001-01-02
 check_eq "an empty window, no problem: exit 0" 0 "$RC"

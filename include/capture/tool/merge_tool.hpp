@@ -3,6 +3,7 @@
 // a file or standard output with -w.
 #pragma once
 
+#include "capture/engine/analyst.hpp"
 #include "capture/text/audit.hpp"
 #include "capture/pcap/capture_writer.hpp"
 #include "capture/engine/cli.hpp"
@@ -33,7 +34,7 @@ inline void add_merge_options(cli::tool& tool) {
         ("write,w", po::value<std::string>()->value_name("OUT"),
          "write to OUT ('-': standard output) instead of a new file in the capture directory")
         ("analyst,a", po::value<std::string>()->value_name("NAME"),
-         "analyst in the file name and record (default: SUDO_USER, else you)")
+         "analyst in the file name and record (default: the 'analyst' key, else SUDO_USER, else you)")
         ("description,d", po::value<std::string>()->value_name("TEXT"), "description in the file name and record")
         ("format,F", po::value<std::string>()->value_name("FMT"),
          "pcap or pcapng (default: pcap, or pcapng when the inputs have several link types)")
@@ -47,8 +48,7 @@ namespace detail {
 
 inline std::string merge_analyst(const cli::context& ctx) {
     if (ctx.vm.count("analyst")) return ctx.vm["analyst"].as<std::string>();
-    if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
-    return current_actor().user;
+    return default_analyst(ctx.config);
 }
 
 // "EN10MB (in a.pcap), LINUX_SLL (in b.pcap)": where each link type first appears.

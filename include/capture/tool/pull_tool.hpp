@@ -10,6 +10,7 @@
 // capture of what was merged, published under the final name.
 #pragma once
 
+#include "capture/engine/analyst.hpp"
 #include "capture/engine/archive.hpp"
 #include "capture/sys/atomic_file.hpp"
 #include "capture/pcap/bpf.hpp"
@@ -57,7 +58,7 @@ inline void declare_pull_options(cli::tool& tool) {
     namespace po = boost::program_options;
     tool.takes_operands("EXPRESSION").takes_jobs("files filtered");
     tool.add_options()
-        ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the pull is for (default: SUDO_USER, else you)")
+        ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the pull is for (default: the 'analyst' key, else SUDO_USER, else you)")
         ("description,d", po::value<std::string>()->value_name("TEXT"), "why: a description (default: made from the expression)")
         ("expression,e", po::value<std::string>()->value_name("EXPR"), "the BPF expression of the traffic to pull")
         ("archive,r", po::value<std::vector<std::string>>()->value_name("DIR")->composing(),
@@ -147,8 +148,7 @@ private:
 
 inline std::string pull_analyst(const cli::context& ctx) {
     if (ctx.vm.count("analyst")) return ctx.vm["analyst"].as<std::string>();
-    if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
-    return current_actor().user;
+    return default_analyst(ctx.config);
 }
 
 inline std::string iso(const timestamp& t, int digits = -1) {
@@ -441,7 +441,10 @@ inline int run_pull_tool(cli::context& ctx) {
     rec.set("files_done", std::to_string(progress.files_done.load()));
     rec.set("read_bytes", std::to_string(progress.bytes_read.load()));  // also when it failed part way
     rec.erase("eta");
-    if (seconds > 0.05 && result.bytes_read > 0 && !result.interrupted)
+    // Even a pull of a few milliseconds measures the rate (the dry run's
+    // estimate had none after a small pull); its fixed costs make it low,
+    // which errs on the side of a longer estimate.
+    if (seconds > 0 && result.bytes_read > 0 && !result.interrupted)
         rec.set("scan_rate", std::to_string(static_cast<std::uint64_t>(static_cast<double>(result.bytes_read) / seconds)));
     if (result.interrupted)
         rec.set("progress", "interrupted: complete up to " +

@@ -7,6 +7,7 @@
 // and says "OK" on a pipe, and only then does cap-start return.
 #pragma once
 
+#include "capture/engine/analyst.hpp"
 #include "capture/sys/atomic_file.hpp"
 #include "capture/pcap/bpf.hpp"
 #include "capture/engine/cli.hpp"
@@ -141,10 +142,7 @@ inline start_request parse_start_request(const cli::context& ctx, const std::fun
             req.expression = join_words(ops, 1);
         }
     }
-    if (req.analyst.empty()) {
-        if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) req.analyst = sudo;
-        else req.analyst = current_actor().user;
-    }
+    if (req.analyst.empty()) req.analyst = default_analyst(ctx.config);
     if (req.expression.empty())
         throw usage_error("no expression: say what traffic to capture (-e 'EXPRESSION', or after the analyst)");
     if (req.description.empty()) req.description = description_from_expression(req.expression);
@@ -437,7 +435,7 @@ inline void declare_start_options(cli::tool& tool) {
     namespace po = boost::program_options;
     tool.takes_operands("ANALYST DESCRIPTION EXPRESSION");
     tool.add_options()
-        ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the capture is for (default: SUDO_USER, else you)")
+        ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the capture is for (default: the 'analyst' key, else SUDO_USER, else you)")
         ("description,d", po::value<std::string>()->value_name("TEXT"), "why: a description (default: made from the expression)")
         ("expression,e", po::value<std::string>()->value_name("EXPR"), "the BPF expression of the traffic to capture")
         ("interface,i", po::value<std::string>()->value_name("IFACE"), "the interface (default: configured, else the first up one)")
