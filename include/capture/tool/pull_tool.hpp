@@ -12,6 +12,7 @@
 
 #include "capture/engine/analyst.hpp"
 #include "capture/engine/archive.hpp"
+#include "capture/engine/capture_dir.hpp"
 #include "capture/sys/atomic_file.hpp"
 #include "capture/pcap/bpf.hpp"
 #include "capture/pcap/capture_writer.hpp"
@@ -329,12 +330,13 @@ inline int run_pull_tool(cli::context& ctx) {
         if (::lstat(out_path.c_str(), &st) != 0) link.make(file_name_of(out->temp_path()), out_path);
     } else {
         const std::string& dir = ctx.config.dir;
-        make_directory_for(dir, file_mode);
+        const auto group = prepare_pull_dir(dir, ctx.config.capture_user, ctx.config.capture_group, file_mode);
         for (int n = 1;; ++n) {
             out_path = dir + "/" + capture_file_name(analyst, numbered_description(description, n), started,
                                                      capture_kind::pull, pcapng);
             out.emplace(capture_writer::to_file(out_path, options));
             set_file_mode(out->temp_path(), file_mode);
+            if (group) set_file_group(out->temp_path(), *group);
             if (link.make(file_name_of(out->temp_path()), out_path)) break;
             out->abandon();
             if (n >= max_name_attempts) throw error(out_path + ": File exists");

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "capture/engine/analyst.hpp"
+#include "capture/engine/capture_dir.hpp"
 #include "capture/sys/atomic_file.hpp"
 #include "capture/pcap/bpf.hpp"
 #include "capture/engine/cli.hpp"
@@ -69,38 +70,6 @@ inline std::string join_words(const std::vector<std::string>& words, std::size_t
         out += words[i];
     }
     return out;
-}
-
-/// The mode of a capture directory made for files of file_mode: as
-/// directory_mode_for, and for root also setgid and writable by the
-/// capture group (the capture, which runs as a member of it, creates its
-/// files there, and they keep that group).
-inline mode_t capture_dir_mode(mode_t file_mode, bool as_root) {
-    mode_t mode = directory_mode_for(file_mode);
-    return as_root ? mode | 02070 : mode;
-}
-
-/// Creates the capture directory when it is missing, with
-/// capture_dir_mode(file_mode, as_root) (2770 for root, 0750 for anyone
-/// else with the default 0640), owned for root by root and the capture
-/// group. Parents are made 0755. Throws error.
-inline void ensure_capture_dir(const std::string& dir, bool as_root, gid_t group, mode_t file_mode = default_file_mode) {
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) throw error(dir + ": not a directory");
-        return;
-    }
-    if (errno != ENOENT) throw system_failure(dir);
-    for (std::size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1)) {
-        std::string parent = dir.substr(0, slash);
-        if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) throw system_failure(parent);
-    }
-    mode_t mode = capture_dir_mode(file_mode, as_root);
-    if (::mkdir(dir.c_str(), mode & 0777) != 0 && errno != EEXIST) throw system_failure(dir);
-    if (as_root) {
-        if (::chown(dir.c_str(), 0, group) != 0) throw system_failure(dir);
-        if (::chmod(dir.c_str(), mode) != 0) throw system_failure(dir);
-    }
 }
 
 /// The absolute form of dir (which exists). Throws error.
@@ -301,7 +270,12 @@ inline int run_start(cli::context& ctx) {
     std::string dir;
     logged([&] {
         if (as_root) who = resolve_run_as(ctx.config.capture_user, ctx.config.capture_group);
+        check_capture_dir_usable(ctx.config.dir);
         ensure_capture_dir(ctx.config.dir, as_root, who.gid, file_mode);
+        if (as_root && who.uid != 0 &&
+            make_capture_dir_usable(ctx.config.dir, who, capture_dir_mode(file_mode, true), calling_uid()))
+            ctx.warn(ctx.config.dir + ": made usable by the capture (group " + who.group + ", mode " +
+                     format_file_mode(capture_dir_mode(file_mode, true)) + ")");
         dir = absolute_dir(ctx.config.dir);
     });
 
