@@ -16,7 +16,7 @@ need_cmd dpkg-shlibdeps
 need_cmd cpack
 need_cmd make
 need_cmd man
-if dpkg-query -W -f='${Status}' capture 2>/dev/null | grep -Eq 'installed|config-files|unpacked'; then
+if grep -Eq 'installed|config-files|unpacked' <<<"$(dpkg-query -W -f='${Status}' capture 2>/dev/null || true)"; then
   skip "a package named capture is on this machine already: not touching it"
 fi
 [ ! -e /etc/capture.conf ] || skip "/etc/capture.conf exists: not touching this machine's configuration"
