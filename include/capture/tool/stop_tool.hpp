@@ -81,13 +81,21 @@ inline void ask_to_stop(stopping& s) {
 inline void wait_stopped(stopping& s, std::chrono::steady_clock::time_point deadline) {
     std::string name = s.entry.rec.get("id", s.entry.record_path);
     record initial = s.entry.rec;
-    for (;;) {
+    auto read_now = [&] {
         try {
             s.entry.rec = read_record_file(s.entry.record_path);
         } catch (const error&) {
             // Mid-rename on some file systems, or removed: look again.
         }
+    };
+    for (;;) {
+        read_now();
         bool gone = !record_process_alive(initial);
+        // The record just read may be older than the process's end: a
+        // capture writes its final record, then exits, and both can happen
+        // between the read and the look at the process (a loaded sensor
+        // makes that window wide). Once it is gone, what it left is final.
+        if (gone) read_now();
         if (s.entry.rec.get("state") != "running" && gone) return;
         if (gone) {  // ended without a final record: a crash, not a stop
             s.entry.rec.set("state", "dead");
