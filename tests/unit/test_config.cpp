@@ -183,7 +183,8 @@ TEST_CASE("buffer size, file mode, vlan, durations and links are read and checke
     CHECK(s.file_mode == 0640);
     CHECK_FALSE(s.vlan);
     CHECK(s.duration == "1d");
-    CHECK(s.max_duration == "0");
+    CHECK(s.max_duration == "1d");
+    CHECK(s.max_size == "10%");
     capture::read_config_file(path, s);
     CHECK(s.buffer_bytes == 128u << 20);
     CHECK(s.file_mode == 0660);
