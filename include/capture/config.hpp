@@ -130,6 +130,13 @@ inline std::vector<std::string> parse_group_list(const std::string& text) {
     return out;
 }
 
+/// Group names as a configuration value: "a,b".
+inline std::string group_list_text(const std::vector<std::string>& groups) {
+    std::string out;
+    for (const auto& g : groups) out += (out.empty() ? "" : ",") + g;
+    return out;
+}
+
 /// A caller's choice that an elevated tool refused: exit 2, and an audit
 /// line (written by the runner with the admin's audit settings) saying
 /// what was refused and who asked.
@@ -482,9 +489,7 @@ inline settings load_settings(const caller_choices& asked, const privilege& p) {
         throw refusal(what, value, reason + " (running as root for " + p.caller + " by " + p.how + ")", admin.audit);
     };
     auto groups_text = [](const std::vector<std::string>& g) {
-        std::string out;
-        for (const auto& n : g) out += (out.empty() ? "" : ",") + n;
-        return out.empty() ? std::string("none") : out;
+        return g.empty() ? std::string("none") : group_list_text(g);
     };
 
     if (!path.empty()) {
