@@ -500,10 +500,13 @@ inline settings load_settings(const caller_choices& asked, const privilege& p) {
         std::vector<std::string> keys;
         settings mine = s;
         read_config_file(path, mine, config_reading{true, &keys});
+        std::vector<std::string> admins;
         for (const auto& k : keys)
             if (std::find(admin_only_keys().begin(), admin_only_keys().end(), k) != admin_only_keys().end())
-                refuse(path_from, path + ": " + k, "the key '" + k + "' is the admin's: it may be set only in " +
-                                                       system_config_path() + " or " + system_config_dir());
+                admins.push_back(k);
+        if (!admins.empty())
+            refuse(path_from, path, "the admin's keys (" + group_list_text(admins) + ") may be set only in " +
+                                        system_config_path() + " or " + system_config_dir());
         mine.config_file = path;
         s = mine;
     }
