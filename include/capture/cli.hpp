@@ -78,14 +78,13 @@ inline void log_refusal(const context& ctx, const refusal& r) {
     if (auto failure = log.log(action_of(ctx.tool), "refused", details)) ctx.warn(*failure);
 }
 
-/// Checks that an elevated tool may write the file path that the caller
-/// named (what: "--write"): inside the configured capture directories, or
-/// where the caller could write on their own (its directory, and the file
-/// itself when it exists). Not elevated, everything is allowed. Throws
-/// refusal (logged here) otherwise.
-inline void check_caller_may_write(const context& ctx, const std::string& what, const std::string& path) {
+/// True when the tool may write the file path for its caller: always
+/// when not elevated; elevated, inside the configured capture directories
+/// or where the caller could write on their own (its directory, and the
+/// file itself when it exists). Throws nothing.
+inline bool caller_may_write(const context& ctx, const std::string& path) {
     const privilege& p = ctx.caller;
-    if (!p.elevated) return;
+    if (!p.elevated) return true;
     std::string parent = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
     if (parent.empty()) parent = "/";
     bool ok = false;
@@ -98,8 +97,14 @@ inline void check_caller_may_write(const context& ctx, const std::string& what, 
     }
     struct stat st {};
     bool exists = ::lstat(path.c_str(), &st) == 0;
-    if (!ok) ok = caller_may_access(p, parent, W_OK | X_OK) && (!exists || caller_may_access(p, path, W_OK));
-    if (ok) return;
+    return ok || (caller_may_access(p, parent, W_OK | X_OK) && (!exists || caller_may_access(p, path, W_OK)));
+}
+
+/// Checks caller_may_write for the file path the caller named (what:
+/// "--write"). Throws refusal (logged here) when it may not be written.
+inline void check_caller_may_write(const context& ctx, const std::string& what, const std::string& path) {
+    if (caller_may_write(ctx, path)) return;
+    const privilege& p = ctx.caller;
     refusal r(what, path,
               "the caller (" + p.caller + ") could not write there on their own, and it is not in the capture directory " +
                   ctx.config.dir,

@@ -54,7 +54,7 @@ bin=$WORK/bin  # the tools, where both users may run them
 mkdir "$bin"
 cp "$CAPTURE_BIN"/cap-* "$bin/"
 chmod 755 "$bin" "$bin"/cap-*
-tools="$bin/cap-start, $bin/cap-stop, $bin/cap-ls, $bin/cap-pull, $bin/cap-merge"
+tools="$bin/cap-start, $bin/cap-stop, $bin/cap-ls, $bin/cap-pull, $bin/cap-merge, $bin/cap-hash"
 # As the issue found it: NOPASSWD, unpinned command lines, and an admin who
 # let the CAPTURE_* variables through env_reset.
 cat >"$sudoers" <<EOF
@@ -297,5 +297,11 @@ sudo_as "$A" cap-merge -w "$WORK/home-a/roots.pcap" "$pulled"
 refused "cap-merge -w over a file the analyst may not write" "^cap-merge: --write: refused" "could not write"
 sudo_as "$A" cap-merge -w "$caps/merged.pcap" "$pulled"
 check_eq "cap-merge -w into the capture directory: exit 0" 0 "$RC"
+sudo_as "$A" cap-hash --sidecar /etc/passwd
+check_eq "cap-hash --sidecar beside /etc/passwd: exit 1" 1 "$RC"
+check_match "the sidecar is refused" "/etc/passwd.sha256: refused: the caller \($A\) could not write there" "$ERR"
+check_eq "no sidecar was written in /etc" "" "$(ls /etc/passwd.sha256 2>/dev/null || true)"
+sudo_as "$A" cap-hash --sidecar "$pulled"
+check_eq "cap-hash --sidecar in the capture directory: exit 0" 0 "$RC"
 
 finish
