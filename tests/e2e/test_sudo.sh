@@ -288,6 +288,7 @@ pulled=$(field file "$OUT")
 sudo_as "$A" cap-pull -e '' -w /etc/evil.pcap
 refused "cap-pull -w into /etc" "^cap-pull: --write: refused: the caller \($A\) could not write there" "could not write"
 check_eq "nothing was written to /etc" "" "$(ls /etc/evil.pcap 2>/dev/null || true)"
+check_eq "the refusal is one audit line, not two" 1 "$(syslog_count 'cap-pull\[[0-9]+\]: .*outcome=refused .*value=/etc/evil.pcap' 2)"
 sudo_as "$A" cap-merge -w /root/evil.pcap "$pulled"
 refused "cap-merge -w into /root" "^cap-merge: --write: refused" "could not write"
 sudo_as "$A" cap-merge -w "$WORK/home-a/mine.pcap" "$pulled"
