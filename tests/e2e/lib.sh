@@ -10,6 +10,9 @@ export PATH="$CAPTURE_BIN:$PATH"
 # No test depends on the machine's syslog unless it sets up its own listener.
 export CAPTURE_SYSLOG=off
 unset CAPTURE_DIR CAPTURE_CONF CAPTURE_SYSLOG_SOCKET
+# The tools run as plain root (or the plain user): root with SUDO_USER set
+# is a tool under sudo, with the caller's choices limited (test_sudo.sh).
+unset SUDO_USER SUDO_UID SUDO_GID SUDO_COMMAND
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/capture-e2e.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

@@ -51,7 +51,9 @@ check_match "named" "^cap-start: --duration: 'soon' is not a duration" "$ERR"
 # A full disk: state failed with the reason, the file cut at a whole packet.
 if mkdir -p "$WORK/small" && mount -t tmpfs -o size=64k,mode=0755 tmpfs "$WORK/small" 2>/dev/null; then
   trap 'umount "$WORK/small" 2>/dev/null; cleanup_live' EXIT
-  out=$(CAPTURE_DIR="$WORK/small/spool" cap-start -a lim -d full -e "udp and dst port $port" -i lo)
+  # No max-size (by default a tenth of the free space would end it first).
+  printf 'max-size = 0\n' >"$WORK/unbounded.conf"
+  out=$(CAPTURE_CONF="$WORK/unbounded.conf" CAPTURE_DIR="$WORK/small/spool" cap-start -a lim -d full -e "udp and dst port $port" -i lo)
   id=$(field id "$out")
   file=$(field file "$out")
   big=$(head -c 1400 /dev/zero | tr '\0' x)

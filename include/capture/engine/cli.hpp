@@ -12,10 +12,12 @@
 #include "capture/text/output.hpp"
 #include "capture/sys/parallel.hpp"
 #include "capture/text/record.hpp"
+#include "capture/sys/privilege.hpp"
 
 #include <boost/program_options.hpp>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <csignal>
@@ -47,6 +49,7 @@ struct context {
     std::ostream* out = &std::cout;
     std::ostream* err = &std::cerr;
     audit_log audit{audit_settings{}, "capture"};
+    privilege caller;                  ///< who called, and whether this process has more privilege
     /// The action a refusal or an early failure of this run is logged as
     /// (tool::audits); empty: none is. A body may clear it (a dry run).
     std::string action;
@@ -78,6 +81,63 @@ struct context {
 
     mutable bool action_logged = false;  ///< its outcome was logged (only the main thread logs it)
 };
+
+/// The action word of a tool's audit lines: "start" for cap-start, "list"
+/// for cap-ls.
+inline std::string action_of(const std::string& tool) {
+    std::string a = tool.rfind("cap-", 0) == 0 ? tool.substr(4) : tool;
+    return a == "ls" ? "list" : a;
+}
+
+/// Logs a refusal (what was refused, with what value, why; who asked is
+/// in every audit line) and says a failure to log on stderr.
+inline void log_refusal(const context& ctx, const refusal& r) {
+    record details{{"refused", r.refused()}};
+    if (!r.value().empty()) details.set("value", r.value());
+    details.set("reason", r.reason());
+    audit_log log(r.audit(), ctx.tool);
+    if (auto failure = log.log(action_of(ctx.tool), "refused", details)) ctx.warn(*failure);
+}
+
+/// True when the tool may write the file path for its caller: always
+/// when not elevated; elevated, inside the configured capture directories
+/// or where the caller could write on their own (its directory, and the
+/// file itself when it exists). Throws nothing.
+inline bool caller_may_write(const context& ctx, const std::string& path) {
+    const privilege& p = ctx.caller;
+    if (!p.elevated) return true;
+    std::string parent = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+    if (parent.empty()) parent = "/";
+    bool ok = false;
+    try {
+        std::vector<std::string> dirs{ctx.config.dir};
+        dirs.insert(dirs.end(), ctx.config.capture_dirs.begin(), ctx.config.capture_dirs.end());
+        ok = path_within(parent, dirs);
+    } catch (const error&) {
+        ok = false;
+    }
+    struct stat st {};
+    bool exists = ::lstat(path.c_str(), &st) == 0;
+    return ok || (caller_may_access(p, parent, W_OK | X_OK) && (!exists || caller_may_access(p, path, W_OK)));
+}
+
+/// Checks caller_may_write for the file path the caller named (what:
+/// "--write"). Throws refusal (logged here) when it may not be written.
+inline void check_caller_may_write(const context& ctx, const std::string& what, const std::string& path) {
+    if (caller_may_write(ctx, path)) return;
+    const privilege& p = ctx.caller;
+    refusal r(what, path,
+              "the caller (" + p.caller + ") could not write there on their own, and it is not in the capture directory " +
+                  ctx.config.dir,
+              ctx.config.audit);
+    // As the action's own refusal, so the runner does not log it again.
+    record details = ctx.attempt;
+    details.set("refused", r.refused());
+    details.set("value", r.value());
+    details.set("reason", r.reason());
+    ctx.log(ctx.action.empty() ? action_of(ctx.tool) : ctx.action, "refused", details);
+    throw r;
+}
 
 /// How many jobs the open-file limit leaves room for: a job holds at most
 /// two descriptors at once (the file it reads, a temporary it writes),
@@ -297,9 +357,18 @@ private:
         }
         if (ctx.vm.count("operand")) ctx.operands = ctx.vm["operand"].as<std::vector<std::string>>();
 
-        ctx.config = load_settings(ctx.vm.count("config") ? ctx.vm["config"].as<std::string>() : "");
-        if (ctx.vm.count("dir")) ctx.config.dir = ctx.vm["dir"].as<std::string>();
-        if (ctx.vm.count("no-syslog")) ctx.config.audit.enabled = false;
+        caller_choices asked;
+        if (ctx.vm.count("config")) asked.config = ctx.vm["config"].as<std::string>();
+        if (ctx.vm.count("dir")) asked.dir = ctx.vm["dir"].as<std::string>();
+        if (asked.dir.empty() && ctx.vm.count("dir")) throw usage_error("--dir: empty name");
+        asked.no_syslog = ctx.vm.count("no-syslog") > 0;
+        ctx.caller = current_privilege();
+        try {
+            ctx.config = load_settings(asked, ctx.caller);
+        } catch (const refusal& r) {
+            log_refusal(ctx, r);
+            throw;
+        }
         ctx.verbose = ctx.vm.count("verbose") > 0;
         ctx.output = choose_output_mode(ctx.vm.count("json"), ctx.vm.count("records"), ctx.vm.count("human"),
                                         ::isatty(STDOUT_FILENO) == 1);

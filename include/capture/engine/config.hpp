@@ -1,11 +1,19 @@
 // Configuration: /etc/capture.conf, the environment, the command line.
 //
 // Precedence, lowest first: built-in defaults, the configuration file
-// (--config, else CAPTURE_CONF, else /etc/capture.conf when present), the
-// environment (CAPTURE_DIR, CAPTURE_SYSLOG, CAPTURE_SYSLOG_SOCKET), the
-// command line. The file is INI ("key = value", '#' comments) read by
+// (--config, else CAPTURE_CONF, else /etc/capture.conf when present and
+// then the drop-ins /etc/capture.d/*.conf in name order), the environment
+// (CAPTURE_DIR, CAPTURE_SYSLOG, CAPTURE_SYSLOG_SOCKET), the command line.
+// The file is INI ("key = value", '#' comments) read by
 // Boost.Program_options; it is shared by every tool, so each tool accepts
 // every key even where it has no use for it.
+//
+// Elevated (privilege.hpp: under sudo, setuid), the system files are read
+// first and always, and only when root's and not writable by others; the
+// caller's own choices (--config, CAPTURE_CONF, CAPTURE_DIR, --dir,
+// CAPTURE_SYSLOG*, --no-syslog, and the admin's keys in a file of the
+// caller's) are refused, each with a refusal that the runner logs, unless
+// the system files allow them to the caller's group (the allow-* keys).
 #pragma once
 
 #include "capture/text/audit.hpp"
@@ -14,9 +22,12 @@
 #include "capture/text/links.hpp"
 #include "capture/text/output.hpp"
 #include "capture/sys/time_arg.hpp"
+#include "capture/sys/privilege.hpp"
 
 #include <boost/program_options.hpp>
 
+#include <dirent.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,11 +57,27 @@ struct settings {
     mode_t file_mode = default_file_mode;  ///< capture files and records (directories: directory_mode_for)
     bool vlan = false;                 ///< cap-start and cap-pull match in 802.1Q frames too unless told not to
     std::string duration = "1d";       ///< a capture without --duration ends after this ("0": never)
-    std::string max_duration = "0";    ///< the longest a capture may be asked to run ("0": no bound)
+    std::string max_duration = "1d";   ///< the longest a capture may be asked to run ("0": no bound)
+    std::string max_size = "10%";      ///< the largest a capture may grow: a size, or N% of the free space at its start ("0": no bound)
     std::string stale_age = "1d";      ///< cap-ls marks running captures older than this stale
     std::vector<link_template> links;  ///< URL templates of suggested alternate resources
     std::string analyst;               ///< the analyst when -a is not given (engine/analyst.hpp)
+    std::vector<std::string> capture_dirs;     ///< more directories an elevated caller may name with --dir
+    std::vector<std::string> admin_groups;     ///< elevated, members may stop anyone's capture
+    std::vector<std::string> allow_config;     ///< elevated, members may name a file with --config/CAPTURE_CONF
+    std::vector<std::string> allow_dir;        ///< elevated, members may name any directory with --dir/CAPTURE_DIR
+    std::vector<std::string> allow_no_syslog;  ///< elevated, members may use --no-syslog and CAPTURE_SYSLOG*
 };
+
+/// The keys only the admin's files (/etc/capture.conf, /etc/capture.d)
+/// may set when a tool is elevated: who a capture runs as, its files'
+/// modes, the audit trail, the bounds, and the allowances themselves.
+inline const std::vector<std::string>& admin_only_keys() {
+    static const std::vector<std::string> keys{
+        "user", "group", "file-mode", "syslog", "syslog-socket", "max-duration", "max-size",
+        "capture-dir", "admin-group", "allow-config", "allow-dir", "allow-no-syslog"};
+    return keys;
+}
 
 /// The smallest and largest kernel capture buffers cap-start accepts.
 inline constexpr std::uint64_t min_buffer_bytes = 64 << 10, max_buffer_bytes = 1 << 30;
@@ -66,6 +93,69 @@ inline std::uint64_t parse_buffer_size(std::string_view text, std::string_view w
 
 /// The system-wide configuration file.
 inline const char* system_config_path() { return "/etc/capture.conf"; }
+
+/// The directory of the system's drop-in files (*.conf, read in name
+/// order after system_config_path()).
+inline const char* system_config_dir() { return "/etc/capture.d"; }
+
+/// The largest a capture may grow under max_size (a size, or "N%" of the
+/// space free to unprivileged users on dir's file system now), 0 for no
+/// bound. Throws usage_error for a bad value, error when dir's file
+/// system cannot be asked.
+inline std::uint64_t max_size_bytes(const std::string& max_size, const std::string& dir) {
+    if (!max_size.empty() && max_size.back() == '%') {
+        std::string n = max_size.substr(0, max_size.size() - 1);
+        if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos || std::stoi(n) < 1 ||
+            std::stoi(n) > 100)
+            throw usage_error("max-size: '" + max_size + "' is not a size nor a share from 1% to 100%");
+        struct statvfs vfs {};
+        if (::statvfs(dir.c_str(), &vfs) != 0) throw system_failure(dir);
+        std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+        return std::max<std::uint64_t>(free_bytes / 100 * static_cast<std::uint64_t>(std::stoi(n)), 24);
+    }
+    return parse_size(max_size, "max-size");
+}
+
+/// A list of group names: split at commas and blanks.
+inline std::vector<std::string> parse_group_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::string word;
+    for (char c : text + ",") {
+        if (c == ',' || c == ' ' || c == '\t') {
+            if (!word.empty()) out.push_back(word);
+            word.clear();
+        } else {
+            word += c;
+        }
+    }
+    return out;
+}
+
+/// Group names as a configuration value: "a,b".
+inline std::string group_list_text(const std::vector<std::string>& groups) {
+    std::string out;
+    for (const auto& g : groups) out += (out.empty() ? "" : ",") + g;
+    return out;
+}
+
+/// A caller's choice that an elevated tool refused: exit 2, and an audit
+/// line (written by the runner with the admin's audit settings) saying
+/// what was refused and who asked.
+class refusal : public usage_error {
+public:
+    /// what: the option, variable or key; value: what it was given.
+    refusal(std::string what, std::string value, std::string reason, audit_settings audit)
+        : usage_error(what + ": refused: " + reason), what_(std::move(what)), value_(std::move(value)),
+          reason_(std::move(reason)), audit_(std::move(audit)) {}
+    const std::string& refused() const { return what_; }   ///< the option, variable or key
+    const std::string& value() const { return value_; }    ///< what it was given
+    const std::string& reason() const { return reason_; }  ///< why it was refused
+    const audit_settings& audit() const { return audit_; } ///< where the refusal is logged
+
+private:
+    std::string what_, value_, reason_;
+    audit_settings audit_;
+};
 
 /// The capture directory when nothing names one: /var/lib/capture for
 /// root, ~/captures for everyone else.
@@ -97,7 +187,13 @@ inline boost::program_options::options_description config_file_keys() {
         ("max-duration", po::value<std::string>(), "longest duration a capture may be asked for")
         ("stale-age", po::value<std::string>(), "age after which cap-ls marks a capture stale")
         ("link", po::value<std::vector<std::string>>()->composing(), "NAME=URL template of a suggested resource (repeatable)")
-        ("analyst", po::value<std::string>(), "the analyst when -a is not given");
+        ("analyst", po::value<std::string>(), "the analyst when -a is not given")
+        ("max-size", po::value<std::string>(), "largest a capture may grow: a size or N% of the free space")
+        ("capture-dir", po::value<std::vector<std::string>>()->composing(), "another directory --dir may name under sudo (repeatable)")
+        ("admin-group", po::value<std::string>(), "groups whose members may stop anyone's capture under sudo")
+        ("allow-config", po::value<std::string>(), "groups whose members may name a configuration file under sudo")
+        ("allow-dir", po::value<std::string>(), "groups whose members may name any directory under sudo")
+        ("allow-no-syslog", po::value<std::string>(), "groups whose members may turn the audit trail off under sudo");
     return keys;
 }
 
@@ -178,13 +274,26 @@ inline void apply_syslog_value(audit_settings& audit, const std::string& value) 
 /// The largest configuration file read: a bound on memory, far beyond any real one.
 inline constexpr std::size_t max_config_bytes = std::size_t{1} << 20;
 
+/// How a configuration file is read.
+struct config_reading {
+    /// Messages may quote the file's text: false when the caller could
+    /// not read the file themselves (an elevated tool must not be a way
+    /// to read a line of any file); a message then names the line only.
+    bool show_text = true;
+    /// When given, receives every key the file sets.
+    std::vector<std::string>* keys_set = nullptr;
+};
+
 /// Reads the text of a configuration file (name, for messages) into s.
 /// Throws usage_error naming the file and the line for an unknown key, a
-/// bad value or a line that is not "key = value".
-inline void parse_config_text(const std::string& text, const std::string& name, settings& s) {
+/// bad value or a line that is not "key = value" (quoting the text only
+/// when how.show_text).
+inline void parse_config_text(const std::string& text, const std::string& name, settings& s,
+                              const config_reading& how = {}) {
     namespace po = boost::program_options;
     std::istringstream in(text);
     auto at_line = [&](std::size_t line) { return name + (line ? ":" + std::to_string(line) : std::string()) + ": "; };
+    const std::string not_shown = " (its text is not shown: the caller cannot read this file)";
     // "NAME:LINE: " for the line that sets key (to value).
     auto where = [&](const std::string& key, const std::string* value = nullptr) {
         return at_line(detail::config_line_of(text, key, value));
@@ -204,8 +313,9 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     } catch (const po::invalid_config_file_syntax& e) {
         // Before its base class: the option name of a line that is not
         // "key = value" is empty, the line itself is what to point at.
-        throw usage_error(at_line(detail::config_line_holding(text, e.tokens())) +
-                          "not a \"key = value\" line: '" + terminal_safe(e.tokens()) + "'");
+        std::size_t line = detail::config_line_holding(text, e.tokens());
+        if (!how.show_text) throw usage_error(at_line(line) + "not a \"key = value\" line" + not_shown);
+        throw usage_error(at_line(line) + "not a \"key = value\" line: '" + terminal_safe(e.tokens()) + "'");
     } catch (const po::error_with_option_name& e) {
         std::string option = e.get_option_name();
         while (!option.empty() && option.front() == '-') option.erase(0, 1);
@@ -213,11 +323,18 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
         // Boost names a key under "[SECTION]" as "SECTION.KEY": point at the section.
         if (auto dot = option.find('.'); line == 0 && dot != std::string::npos)
             line = detail::config_line_holding(text, "[" + option.substr(0, dot) + "]");
+        if (!how.show_text) {
+            bool known = config_file_keys().find_nothrow(option, false) != nullptr;
+            throw usage_error(at_line(line) + (known ? option + ": a bad value" : std::string("an unknown key or a bad line")) +
+                              not_shown);
+        }
         throw usage_error(at_line(line) + message(e) +
                           (option.find('.') != std::string::npos ? " (the file has no [sections])" : ""));
     } catch (const po::error& e) {
-        throw usage_error(name + ": " + message(e));
+        throw usage_error(name + ": " + (how.show_text ? message(e) : "not a configuration file" + not_shown));
     }
+    if (how.keys_set)
+        for (const auto& [key, value] : vm) how.keys_set->push_back(key);
     // Each value is checked here, so that a mistake is reported with its
     // line before any tool acts on it.
     auto value_of = [&vm](const char* key) { return vm[key].as<std::string>(); };
@@ -227,7 +344,7 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
         try {
             apply(value);
         } catch (const usage_error& e) {
-            throw usage_error(where(key, &value) + e.what());
+            throw usage_error(where(key, &value) + (how.show_text ? e.what() : key + std::string(": a bad value") + not_shown));
         }
     };
     auto checked = [&](const char* key, const std::function<void(const std::string&)>& apply) {
@@ -252,6 +369,11 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     if (vm.count("vlan")) s.vlan = vm["vlan"].as<bool>();
     checked("duration", [&](const std::string& v) { parse_duration(v, "duration"); s.duration = v; });
     checked("max-duration", [&](const std::string& v) { parse_duration(v, "max-duration"); s.max_duration = v; });
+    checked("max-size", [&](const std::string& v) {
+        if (v.empty() || v.back() != '%') parse_size(v, "max-size");
+        else max_size_bytes(v, "/");
+        s.max_size = v;
+    });
     checked("stale-age", [&](const std::string& v) { parse_duration(v, "stale-age"); s.stale_age = v; });
     if (vm.count("analyst")) s.analyst = value_of("analyst");
     if (vm.count("link")) {
@@ -259,12 +381,17 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
         for (const auto& value : vm["link"].as<std::vector<std::string>>())
             checked_value("link", value, [&](const std::string& v) { s.links.push_back(parse_link_template(v)); });
     }
+    if (vm.count("capture-dir")) s.capture_dirs = vm["capture-dir"].as<std::vector<std::string>>();
+    if (vm.count("admin-group")) s.admin_groups = parse_group_list(value_of("admin-group"));
+    if (vm.count("allow-config")) s.allow_config = parse_group_list(value_of("allow-config"));
+    if (vm.count("allow-dir")) s.allow_dir = parse_group_list(value_of("allow-dir"));
+    if (vm.count("allow-no-syslog")) s.allow_no_syslog = parse_group_list(value_of("allow-no-syslog"));
 }
 
 /// Reads a configuration file into s. Throws usage_error naming the file
 /// (and the line) for an unknown key, a bad value, a line that is not
 /// "key = value", a file larger than max_config_bytes or an unreadable one.
-inline void read_config_file(const std::string& path, settings& s) {
+inline void read_config_file(const std::string& path, settings& s, const config_reading& how = {}) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw usage_error(path + ": " + errno_text(errno));
     std::string text(max_config_bytes + 1, '\0');
@@ -274,32 +401,155 @@ inline void read_config_file(const std::string& path, settings& s) {
     if (text.size() > max_config_bytes)
         throw usage_error(path + ": larger than " + std::to_string(max_config_bytes >> 20) +
                           " MiB: not a configuration file");
-    parse_config_text(text, path, s);
+    parse_config_text(text, path, s, how);
 }
 
-/// Settings from the defaults, the file and the environment (the command
-/// line is applied on top by the runner). explicit_config is --config.
-inline settings load_settings(const std::string& explicit_config) {
-    settings s;
-    std::string path = explicit_config;
-    if (path.empty())
-        if (const char* env = std::getenv("CAPTURE_CONF"); env && *env) path = env;
-    if (!path.empty()) {
-        read_config_file(path, s);
-    } else if (::access(system_config_path(), F_OK) == 0) {
-        read_config_file(system_config_path(), s);
+/// The system's configuration files that exist: system_config_path(),
+/// then system_config_dir()'s *.conf (not hidden) in name order. Throws
+/// nothing (a drop-in directory that cannot be listed yields none).
+inline std::vector<std::string> system_config_files() {
+    std::vector<std::string> files;
+    if (::access(system_config_path(), F_OK) == 0) files.push_back(system_config_path());
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(system_config_dir())) {
+        while (const dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name.size() > 5 && name[0] != '.' && name.compare(name.size() - 5, 5, ".conf") == 0)
+                names.push_back(name);
+        }
+        ::closedir(d);
     }
-    if (const char* env = std::getenv("CAPTURE_DIR"); env && *env) s.dir = env;
-    if (const char* env = std::getenv("CAPTURE_SYSLOG"); env && *env) {
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) files.push_back(std::string(system_config_dir()) + "/" + n);
+    return files;
+}
+
+/// The capture directories an elevated caller may name: the system's
+/// dir (or the default) and its capture-dir list.
+inline std::vector<std::string> configured_capture_dirs(const settings& system, const std::string& fallback) {
+    std::vector<std::string> dirs{system.dir.empty() ? fallback : system.dir};
+    dirs.insert(dirs.end(), system.capture_dirs.begin(), system.capture_dirs.end());
+    return dirs;
+}
+
+/// What the caller chose on the command line, for load_settings.
+struct caller_choices {
+    std::string config;      ///< --config, empty when not given
+    std::string dir;         ///< --dir, empty when not given
+    bool no_syslog = false;  ///< --no-syslog
+};
+
+/// Settings from the defaults, the files, the environment and the
+/// caller's choices, with precedence applied (see the header comment).
+/// Elevated (p), a choice the admin did not allow throws refusal, and a
+/// system file that is not root's and safe throws refusal too (its
+/// keys would be anyone's). Throws usage_error for a bad file or value.
+inline settings load_settings(const caller_choices& asked, const privilege& p) {
+    settings s;
+    std::string path = asked.config;
+    std::string path_from = "--config";
+    if (path.empty())
+        if (const char* env = std::getenv("CAPTURE_CONF"); env && *env) path = env, path_from = "CAPTURE_CONF";
+    const char* env_dir = std::getenv("CAPTURE_DIR");
+    const char* env_syslog = std::getenv("CAPTURE_SYSLOG");
+    const char* env_socket = std::getenv("CAPTURE_SYSLOG_SOCKET");
+    auto apply_env_syslog = [&] {
+        if (env_syslog && *env_syslog) {
+            try {
+                detail::apply_syslog_value(s.audit, env_syslog);
+            } catch (const usage_error& e) {
+                throw usage_error(std::string("CAPTURE_SYSLOG: ") + e.what());
+            }
+        }
+        if (env_socket && *env_socket) s.audit.socket_path = env_socket;
+    };
+
+    if (!p.elevated) {
+        if (!path.empty()) {
+            read_config_file(path, s);
+        } else {
+            for (const auto& f : system_config_files()) read_config_file(f, s);
+        }
+        if (env_dir && *env_dir) s.dir = env_dir;
+        apply_env_syslog();
+        if (!asked.dir.empty()) s.dir = asked.dir;
+        if (asked.no_syslog) s.audit.enabled = false;
+        if (s.dir.empty()) s.dir = default_capture_dir();
+        return s;
+    }
+
+    // Elevated: the admin's files first, each checked, none quoted to a
+    // caller who could not read it.
+    for (const auto& f : system_config_files()) {
+        if (std::string why = untrusted_config_reason(f); !why.empty())
+            throw refusal(f, "", "not read when running with more privilege than the caller (" + p.how +
+                                     "): " + why + "; it must be root's and not writable by others", s.audit);
+        read_config_file(f, s, config_reading{caller_may_access(p, f, R_OK), nullptr});
+    }
+    const settings admin = s;
+    const std::vector<std::string> allowed_dirs = configured_capture_dirs(admin, default_capture_dir());
+    auto refuse = [&](const std::string& what, const std::string& value, const std::string& reason) {
+        throw refusal(what, value, reason + " (running as root for " + p.caller + " by " + p.how + ")", admin.audit);
+    };
+    auto groups_text = [](const std::vector<std::string>& g) {
+        return g.empty() ? std::string("none") : group_list_text(g);
+    };
+
+    if (!path.empty()) {
+        if (!caller_in_any(p, admin.allow_config))
+            refuse(path_from, path, "a configuration file of the caller's is read only for members of allow-config (" +
+                                        groups_text(admin.allow_config) + ")");
+        if (!caller_may_access(p, path, R_OK)) refuse(path_from, path, "the caller cannot read it");
+        std::vector<std::string> keys;
+        settings mine = s;
+        read_config_file(path, mine, config_reading{true, &keys});
+        std::vector<std::string> admins;
+        for (const auto& k : keys)
+            if (std::find(admin_only_keys().begin(), admin_only_keys().end(), k) != admin_only_keys().end())
+                admins.push_back(k);
+        if (!admins.empty())
+            refuse(path_from, path, "the admin's keys (" + group_list_text(admins) + ") may be set only in " +
+                                        system_config_path() + " or " + system_config_dir());
+        mine.config_file = path;
+        s = mine;
+    }
+
+    if (!caller_in_any(p, admin.allow_no_syslog)) {
+        if (asked.no_syslog)
+            refuse("--no-syslog", "", "the audit trail is the admin's: only members of allow-no-syslog (" +
+                                          groups_text(admin.allow_no_syslog) + ") may turn it off");
+        if (env_syslog && *env_syslog) refuse("CAPTURE_SYSLOG", env_syslog, "the audit trail is the admin's");
+        if (env_socket && *env_socket) refuse("CAPTURE_SYSLOG_SOCKET", env_socket, "the audit trail is the admin's");
+    }
+    apply_env_syslog();
+    if (asked.no_syslog) s.audit.enabled = false;
+
+    std::string dir_from;
+    if (s.dir != admin.dir) dir_from = path_from;  // from the caller's file
+    if (env_dir && *env_dir) s.dir = env_dir, dir_from = "CAPTURE_DIR";
+    if (!asked.dir.empty()) s.dir = asked.dir, dir_from = "--dir";
+    if (s.dir.empty()) s.dir = default_capture_dir();
+    if (!dir_from.empty() && !caller_in_any(p, admin.allow_dir)) {
+        bool inside = false;
         try {
-            detail::apply_syslog_value(s.audit, env);
-        } catch (const usage_error& e) {
-            throw usage_error(std::string("CAPTURE_SYSLOG: ") + e.what());
+            inside = path_within(s.dir, allowed_dirs);
+        } catch (const error&) {
+            inside = false;
+        }
+        if (!inside) {
+            std::string list;
+            for (const auto& d : allowed_dirs) list += (list.empty() ? "" : ", ") + d;
+            refuse(dir_from, s.dir, "not inside the configured capture directories (" + list + ")");
         }
     }
-    if (const char* env = std::getenv("CAPTURE_SYSLOG_SOCKET"); env && *env) s.audit.socket_path = env;
-    if (s.dir.empty()) s.dir = default_capture_dir();
     return s;
+}
+
+/// load_settings for a process that is not elevated, with --config only.
+inline settings load_settings(const std::string& explicit_config) {
+    caller_choices asked;
+    asked.config = explicit_config;
+    return load_settings(asked, privilege{});
 }
 
 }  // namespace capture

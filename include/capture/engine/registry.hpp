@@ -132,9 +132,10 @@ inline void write_record_file(const std::string& path, const record& r, mode_t m
     throw system_failure(path, err ? err : EIO);
 }
 
-/// The record in the record file at path. Throws error("PATH: why") when
-/// it cannot be read or holds no valid record.
-inline record read_record_file(const std::string& path) {
+/// The record in the record file at path (its owner's uid into owner,
+/// when given). Throws error("PATH: why") when it cannot be read or holds
+/// no valid record.
+inline record read_record_file(const std::string& path, uid_t* owner = nullptr) {
     // Never through a planted link, and never a FIFO someone left there:
     // it would hang every cap-ls and cap-stop on the sensor.
     unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
@@ -142,6 +143,7 @@ inline record read_record_file(const std::string& path) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw system_failure(path);
     if (!S_ISREG(st.st_mode)) throw error(path + ": not a regular file");
+    if (owner) *owner = st.st_uid;
     std::string text;
     char buf[8192];
     for (;;) {
@@ -184,6 +186,7 @@ private:
 struct registry_entry {
     std::string record_path;  ///< DIR/NAME.pcap.record
     record rec;               ///< as read
+    uid_t owner = 0;          ///< the uid that owns the record file
 };
 
 /// The records in dir, oldest start first. A record file that cannot be
@@ -209,7 +212,9 @@ inline std::vector<registry_entry> list_registry(const std::string& dir, std::ve
     for (const auto& name : names) {
         std::string path = dir + "/" + name;
         try {
-            entries.push_back({path, read_record_file(path)});
+            registry_entry e{path, {}, 0};
+            e.rec = read_record_file(path, &e.owner);
+            entries.push_back(std::move(e));
         } catch (const error& e) {
             if (::access(path.c_str(), F_OK) != 0) continue;  // removed between readdir and open
             if (problems) problems->push_back(e.what());

@@ -91,8 +91,14 @@ inline int run_hash_files(cli::context& ctx, const hash_options& options) {
         it->rec = std::move(r);
         it->file = it->rec.get("file");
         const open_writers* scan = options.force ? nullptr : &*writers;
+        // Under sudo a sidecar goes only where the caller could write it.
+        const bool sidecar_allowed = !options.sidecar || it->file.empty() ||
+                                     cli::caller_may_write(ctx, sidecar_path(it->file, algo));
+        if (!sidecar_allowed)
+            it->sidecar_failure = sidecar_path(it->file, algo) + ": refused: the caller (" + ctx.caller.caller +
+                                  ") could not write there on their own";
 
-        auto work = [it, scan, &algo, &options] {
+        auto work = [it, scan, &algo, &options, sidecar_allowed] {
             if (it->file.empty()) {
                 it->failure = "record without a file key: " + format_record(it->rec);
                 return;
@@ -112,7 +118,7 @@ inline int run_hash_files(cli::context& ctx, const hash_options& options) {
                 it->failure = e.what();
                 return;
             }
-            if (options.sidecar) {
+            if (options.sidecar && sidecar_allowed) {
                 try {
                     it->sidecar = write_sidecar(it->file, algo, it->hex);
                 } catch (const std::exception& e) {

@@ -93,6 +93,7 @@ inline int run_merge(cli::context& ctx) {
     if (to_stdout && ::isatty(STDOUT_FILENO) == 1)
         throw usage_error("refusing to write a binary capture to a terminal (redirect or pipe -w -)");
     if (ctx.vm.count("write") && ctx.vm["write"].as<std::string>().empty()) throw usage_error("--write: empty name");
+    if (ctx.vm.count("write") && !to_stdout) cli::check_caller_may_write(ctx, "--write", ctx.vm["write"].as<std::string>());
     const std::string analyst = detail::merge_analyst(ctx);
     const std::string description = ctx.vm.count("description") ? ctx.vm["description"].as<std::string>() : "";
 

@@ -309,6 +309,7 @@ inline int run_pull_tool(cli::context& ctx) {
     const bool to_stdout = ctx.vm.count("write") && ctx.vm["write"].as<std::string>() == "-";
     if (to_stdout && ::isatty(STDOUT_FILENO) == 1 && ctx.out == &std::cout)
         throw usage_error("will not write a capture to a terminal: redirect standard output, or use -w FILE");
+    if (ctx.vm.count("write") && !to_stdout) cli::check_caller_may_write(ctx, "--write", ctx.vm["write"].as<std::string>());
     if (ctx.vm.count("dry-run")) {
         return detail::run_dry_run(ctx, req);
     }

@@ -146,6 +146,21 @@ inline std::uint64_t capture_duration_s(const settings& config, const std::strin
     return max && (d == 0 || d > max) ? max : d;
 }
 
+/// The most bytes a capture's file may hold: --max-size (asked) when
+/// given, else the max-size key (a share of the free space of dir now, or
+/// a size); never more than max-size when that is set. Throws usage_error
+/// for a bad size or when --max-size asks for more than max-size allows.
+inline std::uint64_t capture_max_bytes(const settings& config, const std::string& dir, const std::string* asked) {
+    std::uint64_t max = max_size_bytes(config.max_size, dir);
+    if (!asked) return max;
+    std::uint64_t b = parse_size(*asked, "--max-size");
+    if (max && (b == 0 || b > max))
+        throw usage_error("--max-size: '" + *asked + "' is beyond max-size (" + config.max_size +
+                          (!config.max_size.empty() && config.max_size.back() == '%' ? " of the free space, " + std::to_string(max) + " bytes" : "") +
+                          (config.config_file.empty() ? "" : ", set in " + config.config_file) + ")");
+    return b;
+}
+
 /// The cap-pull command line that -R runs: the same analyst, description
 /// and expression (and --vlan or not), from --since (or the archive's
 /// beginning) up to the moment the live capture started, so the two files
@@ -219,8 +234,10 @@ inline int run_start(cli::context& ctx) {
     const mode_t file_mode = ctx.config.file_mode;
     capture_limits limits;
     limits.duration_s = capture_duration_s(ctx.config, vm.count("duration") ? &vm["duration"].as<std::string>() : nullptr);
-    if (vm.count("max-size")) limits.max_bytes = parse_size(vm["max-size"].as<std::string>(), "--max-size");
-    if (limits.max_bytes && limits.max_bytes < 24) throw usage_error("--max-size: at least 24 bytes (the file header)");
+    if (vm.count("max-size")) {
+        std::uint64_t b = parse_size(vm["max-size"].as<std::string>(), "--max-size");
+        if (b && b < 24) throw usage_error("--max-size: at least 24 bytes (the file header)");
+    }
     if (vm.count("count")) {
         long long c = vm["count"].as<long long>();
         if (c <= 0) throw usage_error("--count: must be positive");
@@ -257,6 +274,7 @@ inline int run_start(cli::context& ctx) {
         ctx.warn(ctx.config.dir + ": made usable by the capture (group " + who.group + ", mode " +
                  format_file_mode(capture_dir_mode(file_mode, true)) + ")");
     const std::string dir = absolute_dir(ctx.config.dir);
+    limits.max_bytes = capture_max_bytes(ctx.config, dir, vm.count("max-size") ? &vm["max-size"].as<std::string>() : nullptr);
 
     record rec;
     rec.set("kind", "live");

@@ -13,11 +13,13 @@
 #include "capture/tool/ls_tool.hpp"
 #include "capture/engine/registry.hpp"
 
+#include <limits.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,15 +46,80 @@ inline std::vector<const registry_entry*> match_target(const std::vector<registr
     return found;
 }
 
+/// The program a running capture of ours runs: cap-start for a live
+/// capture, cap-pull for a pull (and cap-merge for a merge), beside this
+/// tool's own binary.
+inline std::string program_of_kind(const std::string& kind) {
+    return kind == "pull" ? "cap-pull" : kind == "merge" ? "cap-merge" : "cap-start";
+}
+
+/// The target of the link /proc/PID/exe (without the " (deleted)" an
+/// upgrade leaves), empty when it cannot be read.
+inline std::string process_exe(pid_t pid) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+    if (n <= 0) return {};
+    std::string exe(buf, static_cast<std::size_t>(n));
+    const std::string deleted = " (deleted)";
+    if (exe.size() > deleted.size() && exe.compare(exe.size() - deleted.size(), deleted.size(), deleted) == 0)
+        exe.resize(exe.size() - deleted.size());
+    return exe;
+}
+
+/// The first word of /proc/PID/cmdline, empty when it cannot be read.
+inline std::string process_argv0(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string first;
+    std::getline(in, first, '\0');
+    return first;
+}
+
+/// Why the process of r is not a capture of ours (empty when it is): its
+/// executable must be the program of its kind beside this tool's own
+/// binary, and its command line must name that program. An elevated
+/// cap-stop signals nothing else: a record may be forged to name any
+/// process. Throws nothing.
+inline std::string not_ours(const record& r, pid_t pid) {
+    std::string program = program_of_kind(r.get("kind"));
+    std::string self = process_exe(::getpid());
+    std::string expected = detail::dir_of(self) + "/" + program;
+    std::string exe = process_exe(pid);
+    if (self.empty() || exe != expected)
+        return "process " + std::to_string(pid) + " is not " + expected + " (it runs " + (exe.empty() ? "?" : exe) + ")";
+    std::string argv0 = process_argv0(pid);
+    if (detail::base_of(argv0) != program)
+        return "process " + std::to_string(pid) + "'s command line is not " + program + "'s";
+    return {};
+}
+
 /// One capture being stopped.
 struct stopping {
     registry_entry entry;
     std::string failure;  ///< why it could not be stopped; empty when it was asked to
     bool signalled = false;
+    bool refused = false;  ///< the caller may not stop it (elevated): failure says why
 };
 
-/// Sends SIGTERM to the capture of s when it is running.
-inline void ask_to_stop(stopping& s) {
+/// Why an elevated caller may not stop the capture of e (empty when they
+/// may): its record must be owned by root or the capture user, its user
+/// must be the caller unless the caller is in an admin group, and its
+/// process must be a capture of ours (checked again before the signal).
+inline std::string refused_to_stop(const cli::context& ctx, const registry_entry& e, uid_t capture_uid) {
+    const privilege& p = ctx.caller;
+    std::string name = e.rec.get("id", e.record_path);
+    if (e.owner != 0 && e.owner != capture_uid)
+        return name + ": refused: its record " + e.record_path + " is owned by uid " + std::to_string(e.owner) +
+               ", not by root or the capture user: it is not trusted";
+    if (e.rec.get("user") != p.caller && !caller_in_any(p, ctx.config.admin_groups))
+        return name + ": refused: it is " + (e.rec.get("user").empty() ? std::string("nobody's") : e.rec.get("user") + "'s") +
+               " capture; stopping another's needs membership of an admin-group (" +
+               (ctx.config.admin_groups.empty() ? std::string("none is configured") : group_list_text(ctx.config.admin_groups)) + ")";
+    return {};
+}
+
+/// Sends SIGTERM to the capture of s when it is running (and, elevated,
+/// when its process is a capture of ours).
+inline void ask_to_stop(stopping& s, bool elevated = false) {
     const record& r = s.entry.rec;
     std::string name = r.get("id", s.entry.record_path);
     std::string state = effective_state(r);
@@ -61,6 +128,13 @@ inline void ask_to_stop(stopping& s) {
         return;
     }
     pid_t pid = static_cast<pid_t>(std::stol(r.get("pid", "0")));
+    if (elevated) {
+        if (std::string why = not_ours(r, pid); !why.empty()) {
+            s.failure = name + ": refused: " + why;
+            s.refused = true;
+            return;
+        }
+    }
     // Checked again just before the signal: a pid freed and reused
     // meanwhile must not get it.
     if (!record_process_alive(r)) {
@@ -153,8 +227,20 @@ inline int run_stop(cli::context& ctx) {
         for (const auto& e : entries)
             if (e.rec.get("analyst") == a && effective_state(e.rec) == "running") add(e);
 
+    if (ctx.caller.elevated) {
+        uid_t capture_uid = 0;
+        try {
+            capture_uid = resolve_run_as(ctx.config.capture_user, ctx.config.capture_group).uid;
+        } catch (const usage_error&) {
+            // No such user: only root's records are trusted.
+        }
+        for (auto& w : work)
+            if (std::string why = detail::refused_to_stop(ctx, w.entry, capture_uid); !why.empty())
+                w.failure = why, w.refused = true;
+    }
     // Ask them all first, then wait: stopping ten captures takes as long as one.
-    for (auto& w : work) detail::ask_to_stop(w);
+    for (auto& w : work)
+        if (!w.refused) detail::ask_to_stop(w, ctx.caller.elevated);
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000));
     bool first = true;
@@ -166,7 +252,10 @@ inline int run_stop(cli::context& ctx) {
         if (!w.failure.empty()) {
             ctx.warn(w.failure);
             failed = true;
-            if (w.signalled) {
+            if (w.refused) {
+                details.set("reason", w.failure);
+                ctx.log("stop", "refused", details);
+            } else if (w.signalled) {
                 details.set("reason", w.failure);
                 ctx.log("stop", "failed", details);
             }

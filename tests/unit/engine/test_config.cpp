@@ -3,6 +3,9 @@
 #include "capture/engine/cli.hpp"
 #include "capture/engine/analyst.hpp"
 #include "capture/engine/config.hpp"
+#include "test_support.hpp"
+
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
@@ -184,7 +187,8 @@ TEST_CASE("buffer size, file mode, vlan, durations and links are read and checke
     CHECK(s.file_mode == 0640);
     CHECK_FALSE(s.vlan);
     CHECK(s.duration == "1d");
-    CHECK(s.max_duration == "0");
+    CHECK(s.max_duration == "1d");
+    CHECK(s.max_size == "10%");
     capture::read_config_file(path, s);
     CHECK(s.buffer_bytes == 128u << 20);
     CHECK(s.file_mode == 0660);
@@ -370,4 +374,112 @@ TEST_CASE("link = NAME = URL: blanks around the second '=' too") {
     CHECK(s.links[0].name == "ids");
     CHECK(s.links[0].url == "https://x/{host}");
     CHECK(s.links[1].name == "pdns");
+// Elevated (under sudo, setuid): what the caller may not choose, and what
+// is never quoted to them.
+namespace {
+// A sudo caller as the tools see one (uid 65534, nobody, exists on any Debian).
+capture::privilege sudo_caller() { return capture::detect_privilege(0, 0, false, "nobody", "65534"); }
+}  // namespace
+
+TEST_CASE("a file the caller cannot read is never quoted") {
+    capture::settings s;
+    capture::config_reading hidden;
+    hidden.show_text = false;
+    CHECK_THROWS_WITH(capture::parse_config_text("dir = /x\nroot:secret:19000::\n", "/etc/shadow", s, hidden),
+                      "/etc/shadow:2: not a \"key = value\" line (its text is not shown: the caller cannot read this file)");
+    CHECK_THROWS_WITH(capture::parse_config_text("secret = 1\n", "f", s, hidden),
+                      "f:1: an unknown key or a bad line (its text is not shown: the caller cannot read this file)");
+    CHECK_THROWS_WITH(capture::parse_config_text("snaplen = secret\n", "f", s, hidden),
+                      "f:1: snaplen: a bad value (its text is not shown: the caller cannot read this file)");
+    CHECK_THROWS_WITH(capture::parse_config_text("duration = secret\n", "f", s, hidden),
+                      "f:1: duration: a bad value (its text is not shown: the caller cannot read this file)");
+    // Readable, it is quoted as before.
+    CHECK_THROWS_WITH(capture::parse_config_text("root:secret\n", "f", s), "f:1: not a \"key = value\" line: 'root:secret'");
+}
+
+TEST_CASE("the admin's keys: limits, allowances, capture directories") {
+    capture::settings s;
+    capture::parse_config_text("max-size = 2G\ncapture-dir = /a\ncapture-dir = /b\nadmin-group = x, y\n"
+                               "allow-config = c\nallow-dir = d\nallow-no-syslog = e,f\n", "f", s);
+    CHECK(s.max_size == "2G");
+    CHECK(s.capture_dirs == std::vector<std::string>{"/a", "/b"});
+    CHECK(s.admin_groups == std::vector<std::string>{"x", "y"});
+    CHECK(s.allow_config == std::vector<std::string>{"c"});
+    CHECK(s.allow_dir == std::vector<std::string>{"d"});
+    CHECK(s.allow_no_syslog == std::vector<std::string>{"e", "f"});
+    capture::parse_config_text("max-size = 5%\n", "f", s);
+    CHECK(s.max_size == "5%");
+    CHECK_THROWS_WITH(capture::parse_config_text("max-size = 200%\n", "f", s),
+                      "f:1: max-size: '200%' is not a size nor a share from 1% to 100%");
+    CHECK(capture::max_size_bytes("1M", "/") == 1u << 20);
+    CHECK(capture::max_size_bytes("0", "/") == 0);
+    CHECK(capture::max_size_bytes("100%", "/tmp") >= capture::max_size_bytes("10%", "/tmp"));
+}
+
+// The machine has no /etc/capture.conf (helpers never write one): an
+// elevated caller gets the built-in defaults and nothing of their own.
+TEST_CASE("elevated, the caller's own choices are refused, saying what and why") {
+    clean_env env;
+    if (!capture::system_config_files().empty()) { WARN("skipped: this machine has its own /etc/capture.conf"); return; }
+    auto p = sudo_caller();
+    test_support::temp_dir t;
+    std::string conf = t.path + "/evil.conf";
+    std::ofstream(conf) << "user = root\n";
+    ::chmod(t.path.c_str(), 0755);
+    ::chmod(conf.c_str(), 0644);
+    auto refused = [&](const capture::caller_choices& asked) -> std::string {
+        try {
+            capture::load_settings(asked, p);
+        } catch (const capture::refusal& r) {
+            return r.refused();
+        }
+        return "";
+    };
+    capture::caller_choices asked;
+    CHECK(refused(asked).empty());
+    CHECK(capture::load_settings(asked, p).dir == capture::default_capture_dir());
+    asked.config = conf;
+    CHECK(refused(asked) == "--config");
+    asked = {};
+    ::setenv("CAPTURE_CONF", conf.c_str(), 1);
+    CHECK(refused(asked) == "CAPTURE_CONF");
+    ::unsetenv("CAPTURE_CONF");
+    asked.dir = t.path;
+    CHECK(refused(asked) == "--dir");
+    asked.dir = capture::default_capture_dir() + "/team";
+    CHECK(refused(asked).empty());
+    asked.dir = capture::default_capture_dir() + "/../../../etc";
+    CHECK(refused(asked) == "--dir");
+    asked = {};
+    ::setenv("CAPTURE_DIR", "/etc/cron.d", 1);
+    CHECK(refused(asked) == "CAPTURE_DIR");
+    ::unsetenv("CAPTURE_DIR");
+    asked.no_syslog = true;
+    CHECK(refused(asked) == "--no-syslog");
+    asked = {};
+    ::setenv("CAPTURE_SYSLOG", "off", 1);
+    CHECK(refused(asked) == "CAPTURE_SYSLOG");
+    ::unsetenv("CAPTURE_SYSLOG");
+    ::setenv("CAPTURE_SYSLOG_SOCKET", "/tmp/x", 1);
+    CHECK(refused(asked) == "CAPTURE_SYSLOG_SOCKET");
+    ::unsetenv("CAPTURE_SYSLOG_SOCKET");
+    try {
+        asked.config = conf;
+        capture::load_settings(asked, p);
+        FAIL("not refused");
+    } catch (const capture::refusal& r) {
+        CHECK(std::string(r.what()).find("--config: refused: ") == 0);
+        CHECK(r.value() == conf);
+        CHECK(r.reason().find("allow-config") != std::string::npos);
+        CHECK(r.reason().find("for nobody by sudo") != std::string::npos);
+    }
+    // Not elevated, all of it is the user's own business, as before.
+    asked = {};
+    asked.config = conf;
+    asked.dir = t.path;
+    asked.no_syslog = true;
+    auto s = capture::load_settings(asked, capture::privilege{});
+    CHECK(s.capture_user == "root");
+    CHECK(s.dir == t.path);
+    CHECK_FALSE(s.audit.enabled);
 }

@@ -16,9 +16,12 @@ TEST_CASE("words are joined by single spaces") {
 }
 
 TEST_CASE("a capture's duration: --duration, else the duration key, never beyond max-duration") {
-    capture::settings s;  // duration 1d, no maximum
+    capture::settings s;  // duration 1d, at most 1d
     std::string two_days = "2d", never = "0", hour = "1h";
     CHECK(capture::capture_duration_s(s, nullptr) == 86400);
+    CHECK_THROWS_WITH(capture::capture_duration_s(s, &two_days), "--duration: '2d' is beyond max-duration (1d)");
+    CHECK_THROWS_AS(capture::capture_duration_s(s, &never), capture::usage_error);
+    s.max_duration = "0";  // no maximum
     CHECK(capture::capture_duration_s(s, &two_days) == 2 * 86400);
     CHECK(capture::capture_duration_s(s, &never) == 0);
 
@@ -32,6 +35,26 @@ TEST_CASE("a capture's duration: --duration, else the duration key, never beyond
 
     s.duration = "30m";
     CHECK(capture::capture_duration_s(s, nullptr) == 1800);
+}
+
+TEST_CASE("a capture's size: --max-size, else max-size (a share of the free space by default), never beyond it") {
+    capture::settings s;  // max-size 10%
+    std::uint64_t tenth = capture::max_size_bytes("10%", "/tmp");
+    CHECK(tenth > 0);
+    CHECK(capture::capture_max_bytes(s, "/tmp", nullptr) == tenth);
+    std::string small = "1M", none = "0", huge = "1000000T";
+    CHECK(capture::capture_max_bytes(s, "/tmp", &small) == 1u << 20);
+    CHECK_THROWS_AS(capture::capture_max_bytes(s, "/tmp", &none), capture::usage_error);
+    CHECK_THROWS_AS(capture::capture_max_bytes(s, "/tmp", &huge), capture::usage_error);
+    s.max_size = "2M";
+    s.config_file = "/etc/capture.conf";
+    std::string three = "3M";
+    CHECK(capture::capture_max_bytes(s, "/tmp", nullptr) == 2u << 20);
+    CHECK_THROWS_WITH(capture::capture_max_bytes(s, "/tmp", &three),
+                      "--max-size: '3M' is beyond max-size (2M, set in /etc/capture.conf)");
+    s.max_size = "0";
+    CHECK(capture::capture_max_bytes(s, "/tmp", nullptr) == 0);
+    CHECK(capture::capture_max_bytes(s, "/tmp", &none) == 0);
 }
 
 TEST_CASE("capture directories: searchable where files are readable; for root setgid and group-writable") {

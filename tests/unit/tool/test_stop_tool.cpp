@@ -19,3 +19,17 @@ TEST_CASE("a target is matched by id, by file, or by a bare id") {
     CHECK(one(capture::record{{"file", "zzzzzz"}}) == "0");
     CHECK(one(capture::record{{"id", "abcdef"}, {"kind", "live"}}) == "abcdef");
 }
+
+TEST_CASE("under sudo only a process that is our cap-start (or cap-pull) is signalled") {
+    CHECK(capture::detail::program_of_kind("live") == "cap-start");
+    CHECK(capture::detail::program_of_kind("pull") == "cap-pull");
+    CHECK(capture::detail::program_of_kind("") == "cap-start");
+    // This test's own process is alive, but it is not a capture.
+    capture::record r{{"kind", "live"}};
+    std::string why = capture::detail::not_ours(r, ::getpid());
+    CHECK(why.find("process " + std::to_string(::getpid()) + " is not ") == 0);
+    CHECK(why.find("/cap-start (it runs ") != std::string::npos);
+    CHECK(why.find("test_stop_tool") != std::string::npos);
+    CHECK_FALSE(capture::detail::not_ours(r, 999999999).empty());  // no such process
+    CHECK(capture::detail::process_argv0(::getpid()).find("test_stop_tool") != std::string::npos);
+}
