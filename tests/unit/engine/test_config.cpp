@@ -374,6 +374,8 @@ TEST_CASE("link = NAME = URL: blanks around the second '=' too") {
     CHECK(s.links[0].name == "ids");
     CHECK(s.links[0].url == "https://x/{host}");
     CHECK(s.links[1].name == "pdns");
+}
+
 // Elevated (under sudo, setuid): what the caller may not choose, and what
 // is never quoted to them.
 namespace {
