@@ -274,6 +274,8 @@ if [ -x "$CAPTURE_BIN/cap-start" ]; then
 fi
 if [ -x "$CAPTURE_BIN/cap-pull" ]; then
   each_mode "cap-pull --vl gives --vlan" "cap-pull --vl" "--vlan"
+  each_mode "cap-pull --from-alert gives files" "cap-pull --from-alert d/n" "d/notes.txt"
+  each_mode "cap-pull --mar gives --margin" "cap-pull --mar" "--margin"
 fi
 
 finish || exit 1
