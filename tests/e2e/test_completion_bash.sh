@@ -277,6 +277,9 @@ if [ -x "$CAPTURE_BIN/cap-pull" ]; then
   each_mode "cap-pull --from-alert gives files" "cap-pull --from-alert d/n" "d/notes.txt"
   each_mode "cap-pull --mar gives --margin" "cap-pull --mar" "--margin"
 fi
+if [ -x "$CAPTURE_BIN/cap-info" ]; then
+  each_mode "cap-info --archive gives directories" "cap-info --archive d/s" "d/sub"
+fi
 
 finish || exit 1
 if [ "${#SKIPPED[@]}" -gt 0 ]; then

@@ -200,6 +200,9 @@ if [ -x "$CAPTURE_BIN/cap-pull" ]; then
   expect "cap-pull --from-alert gives files" "cap-pull --from-alert d/n" "notes.txt"
   expect "cap-pull --mar gives --margin" "cap-pull --mar" "--margin"
 fi
+if [ -x "$CAPTURE_BIN/cap-info" ]; then
+  expect "cap-info --archive gives directories" "cap-info --archive d/s" "sub"
+fi
 for t in cap-start cap-stop cap-pull cap-merge; do
   if [ -x "$CAPTURE_BIN/$t" ]; then
     want=$("$t" --list-options | grep -- '^--' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')

@@ -142,6 +142,11 @@ inline bool collect_captures(const cli::context& ctx, std::vector<listed_capture
         c.started = parse_iso8601(c.rec.get("started"), file_mtime(c.rec.get("file")));
         c.ended = c.state == "running" ? now : parse_iso8601(c.rec.get("ended"), file_mtime(e.record_path));
         c.stale = c.state == "running" && stale_age > 0 && now - c.started > stale_age;
+        // A live capture that has written nothing for as long is stale too.
+        if (c.state == "running" && stale_age > 0 && c.rec.get("kind", "live") == "live") {
+            const std::int64_t written = file_mtime(c.rec.get("file"));
+            if (written > 0 && now - written > stale_age) c.stale = true;
+        }
         c.rec.set("state", c.state);
         if (c.stale) c.rec.set("stale", "yes");
         out.push_back(std::move(c));
