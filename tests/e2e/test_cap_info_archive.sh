@@ -63,6 +63,19 @@ run_tool cap-info --dir caps --archive ng
 check_eq "pcapng: exit 0" 0 "$RC"
 check_eq "pcapng: last packet" "$(iso "$(last_of "${ng[2]}")")" "$(field last "$(sed -n 2p <<<"$OUT")")"
 
+# Drops where the format records them: an interface statistics block (made
+# here by hand, as dumpcap writes one at the end of each file) saying 42.
+python3 - "${ng[1]}" <<'PY'
+import struct, sys
+body = struct.pack('<III', 0, 0, 0) + struct.pack('<HHQ', 5, 8, 42) + struct.pack('<HH', 0, 0)
+block = struct.pack('<II', 5, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
+open(sys.argv[1], 'ab').write(block)
+PY
+run_tool cap-info --dir caps --archive ng
+check_eq "drops recorded are not a problem: exit 0" 0 "$RC"
+check_eq "the file's drops, from its statistics block" "${ng[1]}/42" "$(field file "$(grep kind=drops <<<"$OUT")")/$(field drops "$(grep kind=drops <<<"$OUT")")"
+if reads_whole "${ng[1]}"; then ok "the block made is one tcpdump reads past"; else fail "tcpdump: $(cat "$WORK/tcpdump.err")"; fi
+
 # A live capture running for two days (a process of ours stands in for it).
 sleep 600 &
 pid=$!

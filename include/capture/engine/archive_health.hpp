@@ -16,6 +16,7 @@
 #include "capture/engine/archive.hpp"
 #include "capture/engine/registry.hpp"
 #include "capture/pcap/capture_reader.hpp"
+#include "capture/pcap/pcapng_blocks.hpp"
 #include "capture/pcap/plain_pcap.hpp"
 #include "capture/sys/fd.hpp"
 #include "capture/sys/time_arg.hpp"
@@ -39,6 +40,7 @@ struct file_health {
     bool walked = false;              ///< read whole (no shortcut to its end)
     bool newest = false;              ///< the newest of its directory (its daemon may be writing it)
     std::string problem;              ///< why it is bad: unreadable, truncated ...; empty when good
+    std::optional<std::uint64_t> drops;  ///< pcapng: packets dropped, as the last interface statistics blocks say
 };
 
 /// A stretch between two files that no packet covers.
@@ -89,6 +91,35 @@ inline std::optional<timestamp> plain_pcap_tail(const mapped_file& m, const plai
     return std::nullopt;
 }
 
+// The drops the interface statistics blocks at the end of pcapng data say
+// (isb_ifdrop, the latest block of each interface, summed), walking back
+// from the end over blocks whose leading and trailing lengths agree;
+// nothing when no such block ends the file.
+template <bool Swap>
+inline std::optional<std::uint64_t> pcapng_trailing_drops(const std::uint8_t* d, std::uint64_t size) {
+    std::optional<std::uint64_t> drops;
+    std::vector<std::uint32_t> seen;
+    std::uint64_t end = size;
+    while (end >= 28) {
+        const std::uint32_t len = load32<Swap>(d + end - 4);
+        if (len < 28 || len % 4 || len > end) break;
+        const std::uint64_t at = end - len;
+        if (load32<Swap>(d + at + 4) != len || load32<Swap>(d + at) != pcapng_isb) break;
+        const std::uint32_t iface = load32<Swap>(d + at + 8);
+        if (std::find(seen.begin(), seen.end(), iface) == seen.end()) {
+            seen.push_back(iface);
+            for (std::uint64_t o = at + 20; o + 4 <= end - 4;) {
+                const std::uint16_t code = load16<Swap>(d + o), olen = load16<Swap>(d + o + 2);
+                if (code == 0 || o + 4 + olen > end - 4) break;
+                if (code == 5 && olen == 8) drops = drops.value_or(0) + load64<Swap>(d + o + 4);
+                o += 4 + ((olen + 3u) & ~3u);
+            }
+        }
+        end = at;
+    }
+    return drops;
+}
+
 // Fills f's first and last packet and its problem.
 inline void check_file(file_health& f) {
     try {
@@ -105,6 +136,9 @@ inline void check_file(file_health& f) {
             }
         }
         f.walked = true;
+        if (r.format() == file_format::pcapng)
+            f.drops = r.byte_swapped() ? pcapng_trailing_drops<true>(m.data(), m.size())
+                                       : pcapng_trailing_drops<false>(m.data(), m.size());
         f.last = p.ts;
         try {
             while (r.next(p)) f.last = p.ts;

@@ -90,6 +90,9 @@ inline int run_archive_health(cli::context& ctx) {
     for (const auto& p : h.problems) details.push_back(record{{"kind", "bad"}, {"reason", p}});
     for (const auto& f : h.files)
         if (!f.problem.empty()) details.push_back(record{{"kind", "bad"}, {"file", f.path}, {"reason", f.problem}});
+    for (const auto& f : h.files)
+        if (f.drops && *f.drops > 0)
+            details.push_back(record{{"kind", "drops"}, {"file", f.path}, {"drops", std::to_string(*f.drops)}});
     for (auto& s : stale) details.push_back(s);
 
     if (ctx.output != output_mode::json) *ctx.out << terminal_safe(summary) << '\n';
@@ -110,6 +113,8 @@ inline int run_archive_health(cli::context& ctx) {
                          << format_duration(std::stod(r.get("seconds"))) << ") before " << r.get("file") << '\n';
             else if (k == "bad")
                 *ctx.out << "Bad: " << r.get("reason") << '\n';
+            else if (k == "drops")
+                *ctx.out << "Drops: " << r.get("drops") << " in " << r.get("file") << '\n';
             else
                 *ctx.out << "Stale: " << r.get("id") << " " << r.get("analyst") << " " << r.get("file") << ": "
                          << r.get("reason") << '\n';
