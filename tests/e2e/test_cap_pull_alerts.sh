@@ -107,6 +107,19 @@ check_eq "--merge: every packet of the five, once" "$all" "$(tcpdump_count merge
 sorted=$(tcpdump -tt -nn -r merged.pcap 2>/dev/null | cut -d' ' -f1)
 check_eq "--merge: in time order" "$(sort -n <<<"$sorted")" "$sorted"
 
+# The same signature twice in one second: two captures, numbered, not one overwritten.
+{ sed -n 1p alerts.txt; sed -n 1p alerts.txt; } >twice.txt
+rm -rf caps2
+run_tool cap-pull --no-syslog --dir caps2 -r arch -a grant --margin 0,2 --from-alert twice.txt
+check_eq "the same alert twice: exit 0" 0 "$RC"
+check_eq "two captures, both named after it" 2 "$(ls caps2/grant_ET.TEST.syn.seen*.pcap | wc -l)"
+check_match "the second numbered" "grant_ET.TEST.syn.seen.2_" "$OUT"
+printf 'expr=host 10.0.0.1\tsince=2001-01-01\tuntil=2001-01-02\n' >old.txt
+run_tool cap-pull --no-syslog --dir caps2 -r arch --from-alert old.txt
+check_eq "a window the archive does not hold: exit 0" 0 "$RC"
+check_match "and said" "no file of the archive covers the window" "$ERR"
+check_eq "an empty capture all the same" 0 "$(field packets "$OUT")"
+
 # Usage: refused before anything is read.
 run_tool cap-pull --no-syslog --dir caps -r arch --from-alert alerts.txt -e 'host 10.0.0.1'
 check_eq "--from-alert with -e: exit 2" 2 "$RC"

@@ -13,6 +13,7 @@
 
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -167,6 +168,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
     make_directory_for(dir, file_mode);
     const std::string description_given = vm.count("description") ? vm["description"].as<std::string>() : "";
     const actor who = current_actor();
+    std::set<std::string> taken;  // the names of this run's outputs
 
     // A new output: its writer at a free name (or at -w), its record.
     auto open_output = [&](detail::alert_pull_output& o, const std::string& description, output_format format,
@@ -186,7 +188,8 @@ inline int run_alert_pull_tool(cli::context& ctx) {
                 o.path = dir + "/" + capture_file_name(analyst, numbered_description(description, n), started,
                                                        capture_kind::pull, format == output_format::pcapng);
                 struct stat st {};
-                if (::lstat(o.path.c_str(), &st) != 0 && errno == ENOENT) break;
+                // Free on disk, and not taken by an output of this run still being written.
+                if (::lstat(o.path.c_str(), &st) != 0 && errno == ENOENT && taken.insert(o.path).second) break;
                 if (n >= max_name_attempts) throw error(o.path + ": File exists");
             }
             options.replace = false;  // a name another pull took meanwhile is not overwritten
@@ -320,6 +323,9 @@ inline int run_alert_pull_tool(cli::context& ctx) {
             declare_pull_interfaces(plan, *outs.back()->writer);
             targets.push_back(&outs.back()->split);
         }
+        if (plan.files.empty())
+            ctx.warn(std::to_string(group.jobs.size()) + " alert(s) from " + detail::iso(group.window.since) +
+                     ": no file of the archive covers the window: the capture will be empty");
         // The group's traffic, read once, into a hidden capture beside the
         // outputs; split from there.
         std::string failure;
