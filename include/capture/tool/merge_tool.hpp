@@ -28,6 +28,7 @@ inline constexpr char source_files_separator = '\n';
 
 /// Adds cap-merge's own options to a tool.
 inline void add_merge_options(cli::tool& tool) {
+    tool.audits("merge");
     namespace po = boost::program_options;
     tool.add_options()
         ("write,w", po::value<std::string>()->value_name("OUT"),
@@ -74,6 +75,9 @@ inline std::string linktypes_by_file(const merge_plan& plan) {
 /// usage_error for bad options (exit 2), error when the output cannot be
 /// written.
 inline int run_merge(cli::context& ctx) {
+    // What a refused or failed merge's audit line says of it (tool::audits).
+    ctx.attempt.set("analyst", detail::merge_analyst(ctx));
+    if (ctx.vm.count("write")) ctx.attempt.set("file", ctx.vm["write"].as<std::string>());
     // Everything about the command line is checked before any input is read.
     std::optional<output_format> wanted;
     if (ctx.vm.count("format")) {

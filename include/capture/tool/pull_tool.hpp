@@ -54,7 +54,7 @@ inline constexpr char archives_separator = '\n';
 /// Declares cap-pull's own options on tool.
 inline void declare_pull_options(cli::tool& tool) {
     namespace po = boost::program_options;
-    tool.takes_operands("EXPRESSION").takes_jobs("files filtered");
+    tool.takes_operands("EXPRESSION").takes_jobs("files filtered").audits("pull");
     tool.add_options()
         ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the pull is for (default: SUDO_USER, else you)")
         ("description,d", po::value<std::string>()->value_name("TEXT"), "why: a description (default: made from the expression)")
@@ -148,6 +148,24 @@ inline std::string pull_analyst(const cli::context& ctx) {
     if (ctx.vm.count("analyst")) return ctx.vm["analyst"].as<std::string>();
     if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
     return current_actor().user;
+}
+
+// What a refused or failed pull's audit line says of it: the options as
+// given, whatever is wrong with them.
+inline void note_pull_attempt(cli::context& ctx) {
+    const auto& vm = ctx.vm;
+    ctx.attempt.set("analyst", pull_analyst(ctx));
+    if (vm.count("description")) ctx.attempt.set("desc", vm["description"].as<std::string>());
+    std::string expression;
+    if (vm.count("expression")) expression = vm["expression"].as<std::string>();
+    for (const auto& w : ctx.operands) expression += (expression.empty() ? "" : " ") + w;
+    if (vm.count("expression") || !ctx.operands.empty()) ctx.attempt.set("expr", expression);
+    for (const char* k : {"since", "until", "write"})
+        if (vm.count(k)) ctx.attempt.set(k, vm[k].as<std::string>());
+    std::string archives;
+    for (const auto& a : vm.count("archive") ? vm["archive"].as<std::vector<std::string>>() : ctx.config.archives)
+        archives += (archives.empty() ? "" : std::string(1, archives_separator)) + a;
+    if (!archives.empty()) ctx.attempt.set("archives", archives);
 }
 
 inline std::string iso(const timestamp& t, int digits = -1) {
@@ -277,6 +295,9 @@ inline int run_dry_run(cli::context& ctx, const pull_request& req) {
 
 /// Runs cap-pull; returns the exit code.
 inline int run_pull_tool(cli::context& ctx) {
+    // A dry run reads no packet and logs nothing, refused or not.
+    if (ctx.vm.count("dry-run")) ctx.action.clear();
+    detail::note_pull_attempt(ctx);
     std::string expression_given;
     pull_request req = detail::pull_request_from(ctx, expression_given);
     // An expression that means nothing on any usual link type is refused
@@ -372,6 +393,7 @@ inline int run_pull_tool(cli::context& ctx) {
     if (plan.files.empty())
         ctx.warn("no file of the archive covers the window: the capture will be empty");
     ctx.log("pull", "started", details);
+    ctx.attempt = details;  // a failure from here on names the pull by its id
 
     pull_progress progress;
     progress.files_total = plan.files.size();

@@ -234,25 +234,9 @@ inline int run_past_pull(const cli::context& ctx, const record& started) {
 inline int run_start(cli::context& ctx) {
     const auto& vm = ctx.vm;
     actor who_started = current_actor();
-    record attempt;
-    auto log_failure = [&](const std::string& outcome, const std::string& why) {
-        record details = attempt;
-        details.set("reason", why);
-        ctx.log("start", outcome, details);
-    };
-    // Every step before the capture exists is logged when it stops the start:
-    // "refused" for the user's mistake, "failed" for the machine's.
-    auto logged = [&](const std::function<void()>& step) {
-        try {
-            step();
-        } catch (const usage_error& e) {
-            log_failure("refused", e.what());
-            throw;
-        } catch (const error& e) {
-            log_failure("failed", e.what());
-            throw;
-        }
-    };
+    // Whatever stops the start before the capture is logged is logged by the
+    // runner (tool::audits): "refused" for the user's mistake, "failed" for
+    // the machine's, with what ctx.attempt knows by then.
 
     live_settings device;
     device.interface = vm.count("interface") ? vm["interface"].as<std::string>() : ctx.config.interface;
@@ -279,33 +263,28 @@ inline int run_start(cli::context& ctx) {
     unique_pcap handle;
     start_request req;
     std::string header;
-    logged([&] {
-        if (device.interface.empty()) device.interface = default_interface();
-        attempt.set("iface", device.interface);
-        handle = open_live(device);
-        req = detail::parse_start_request(ctx, [&](const std::string& words) {
-            try {
-                compile_filter(handle.get(), words);
-                return true;
-            } catch (const usage_error&) {
-                return false;
-            }
-        });
-        attempt.set("analyst", req.analyst);
-        attempt.set("desc", req.description);
-        attempt.set("expr", req.expression);
-        apply_filter(handle.get(), vlan ? vlan_expression(req.expression) : req.expression, device.interface);
-        header = pcap_file_header_for(handle.get());
+    if (device.interface.empty()) device.interface = default_interface();
+    ctx.attempt.set("iface", device.interface);
+    handle = open_live(device);
+    req = detail::parse_start_request(ctx, [&](const std::string& words) {
+        try {
+            compile_filter(handle.get(), words);
+            return true;
+        } catch (const usage_error&) {
+            return false;
+        }
     });
+    ctx.attempt.set("analyst", req.analyst);
+    ctx.attempt.set("desc", req.description);
+    ctx.attempt.set("expr", req.expression);
+    apply_filter(handle.get(), vlan ? vlan_expression(req.expression) : req.expression, device.interface);
+    header = pcap_file_header_for(handle.get());
 
     bool as_root = ::geteuid() == 0;
     run_as who;
-    std::string dir;
-    logged([&] {
-        if (as_root) who = resolve_run_as(ctx.config.capture_user, ctx.config.capture_group);
-        ensure_capture_dir(ctx.config.dir, as_root, who.gid, file_mode);
-        dir = absolute_dir(ctx.config.dir);
-    });
+    if (as_root) who = resolve_run_as(ctx.config.capture_user, ctx.config.capture_group);
+    ensure_capture_dir(ctx.config.dir, as_root, who.gid, file_mode);
+    const std::string dir = absolute_dir(ctx.config.dir);
 
     record rec;
     rec.set("kind", "live");
@@ -409,13 +388,7 @@ inline int run_start(cli::context& ctx) {
     detail::handle_left_to_exit = handle.release();
     go_read.reset();
 
-    std::string line;
-    try {
-        line = read_handshake(side.channel, std::chrono::seconds(15));
-    } catch (const error& e) {
-        log_failure("failed", e.what());
-        throw;
-    }
+    std::string line = read_handshake(side.channel, std::chrono::seconds(15));
     std::optional<record> started = parse_record_line(line);
     if (!started) throw error("the capture process sent an empty record");
     record details{{"id", started->get("id")}, {"analyst", started->get("analyst")}, {"file", started->get("file")},
@@ -434,7 +407,7 @@ inline int run_start(cli::context& ctx) {
 /// Declares cap-start's own options on tool.
 inline void declare_start_options(cli::tool& tool) {
     namespace po = boost::program_options;
-    tool.takes_operands("ANALYST DESCRIPTION EXPRESSION");
+    tool.takes_operands("ANALYST DESCRIPTION EXPRESSION").audits("start");
     tool.add_options()
         ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the capture is for (default: SUDO_USER, else you)")
         ("description,d", po::value<std::string>()->value_name("TEXT"), "why: a description (default: made from the expression)")
