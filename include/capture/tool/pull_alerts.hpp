@@ -87,6 +87,9 @@ inline std::size_t read_alert_jobs(cli::context& ctx, std::istream& in, const st
 /// Runs cap-pull --from-alert; returns the exit code.
 inline int run_alert_pull_tool(cli::context& ctx) {
     const auto& vm = ctx.vm;
+    // A refusal is logged with what was asked (cli.hpp's log_unfinished).
+    detail::note_pull_attempt(ctx);
+    ctx.attempt.set("from_alert", vm["from-alert"].as<std::string>());
     for (const char* o : {"expression", "since", "until", "dry-run"})
         if (vm.count(o)) throw usage_error(std::string("--from-alert takes each alert's expression and window: not --") + o);
     if (!ctx.operands.empty()) throw usage_error("--from-alert takes no expression operands");
