@@ -276,6 +276,11 @@ if [ -x "$CAPTURE_BIN/cap-start" ]; then
 fi
 if [ -x "$CAPTURE_BIN/cap-pull" ]; then
   each_mode "cap-pull --vl gives --vlan" "cap-pull --vl" "--vlan"
+  each_mode "cap-pull --from-alert gives files" "cap-pull --from-alert d/n" "d/notes.txt"
+  each_mode "cap-pull --mar gives --margin" "cap-pull --mar" "--margin"
+fi
+if [ -x "$CAPTURE_BIN/cap-info" ]; then
+  each_mode "cap-info --archive gives directories" "cap-info --archive d/s" "d/sub"
 fi
 
 finish || exit 1

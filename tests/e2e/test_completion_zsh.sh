@@ -199,6 +199,11 @@ if [ -x "$CAPTURE_BIN/cap-start" ]; then
 fi
 if [ -x "$CAPTURE_BIN/cap-pull" ]; then
   expect "cap-pull --vl gives --vlan" "cap-pull --vl" "--vlan"
+  expect "cap-pull --from-alert gives files" "cap-pull --from-alert d/n" "notes.txt"
+  expect "cap-pull --mar gives --margin" "cap-pull --mar" "--margin"
+fi
+if [ -x "$CAPTURE_BIN/cap-info" ]; then
+  expect "cap-info --archive gives directories" "cap-info --archive d/s" "sub"
 fi
 for t in cap-start cap-stop cap-pull cap-merge; do
   if [ -x "$CAPTURE_BIN/$t" ]; then

@@ -67,6 +67,7 @@ struct settings {
     std::vector<std::string> allow_config;     ///< elevated, members may name a file with --config/CAPTURE_CONF
     std::vector<std::string> allow_dir;        ///< elevated, members may name any directory with --dir/CAPTURE_DIR
     std::vector<std::string> allow_no_syslog;  ///< elevated, members may use --no-syslog and CAPTURE_SYSLOG*
+    std::string alert_margin = "5m";   ///< cap-pull --from-alert: time before and after each alert's flow
 };
 
 /// The keys only the admin's files (/etc/capture.conf, /etc/capture.d)
@@ -193,7 +194,8 @@ inline boost::program_options::options_description config_file_keys() {
         ("admin-group", po::value<std::string>(), "groups whose members may stop anyone's capture under sudo")
         ("allow-config", po::value<std::string>(), "groups whose members may name a configuration file under sudo")
         ("allow-dir", po::value<std::string>(), "groups whose members may name any directory under sudo")
-        ("allow-no-syslog", po::value<std::string>(), "groups whose members may turn the audit trail off under sudo");
+        ("allow-no-syslog", po::value<std::string>(), "groups whose members may turn the audit trail off under sudo")
+        ("alert-margin", po::value<std::string>(), "time cap-pull --from-alert takes before and after each alert's flow");
     return keys;
 }
 
@@ -376,6 +378,12 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     });
     checked("stale-age", [&](const std::string& v) { parse_duration(v, "stale-age"); s.stale_age = v; });
     if (vm.count("analyst")) s.analyst = value_of("analyst");
+    checked("alert-margin", [&](const std::string& v) {
+        auto comma = v.find(',');  // "BEFORE,AFTER", or one duration for both
+        parse_duration(std::string_view(v).substr(0, comma), "alert-margin");
+        if (comma != std::string::npos) parse_duration(std::string_view(v).substr(comma + 1), "alert-margin");
+        s.alert_margin = v;
+    });
     if (vm.count("link")) {
         s.links.clear();
         for (const auto& value : vm["link"].as<std::vector<std::string>>())

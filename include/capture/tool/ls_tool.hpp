@@ -7,6 +7,7 @@
 #include "capture/engine/pull_status.hpp"
 #include "capture/text/links.hpp"
 #include "capture/engine/registry.hpp"
+#include "capture/text/activity_report.hpp"
 #include "capture/sys/time_arg.hpp"
 #include "capture/sys/time_format.hpp"
 #include "capture/text/table.hpp"
@@ -190,6 +191,11 @@ inline bool collect_captures(const cli::context& ctx, std::vector<listed_capture
         c.started = parse_iso8601(c.rec.get("started"), file_mtime(c.rec.get("file")));
         c.ended = c.state == "running" ? now : parse_iso8601(c.rec.get("ended"), file_mtime(e.record_path));
         c.stale = c.state == "running" && stale_age > 0 && now - c.started > stale_age;
+        // A live capture that has written nothing for as long is stale too.
+        if (c.state == "running" && stale_age > 0 && c.rec.get("kind", "live") == "live") {
+            const std::int64_t written = file_mtime(c.rec.get("file"));
+            if (written > 0 && now - written > stale_age) c.stale = true;
+        }
         c.rec.set("state", c.state);
         if (c.stale) c.rec.set("stale", "yes");
         out.push_back(std::move(c));
@@ -230,7 +236,8 @@ inline int run_ls(cli::context& ctx) {
     const auto& vm = ctx.vm;
     std::int64_t now = std::time(nullptr);
     std::int64_t stale_age = static_cast<std::int64_t>(parse_duration(ctx.config.stale_age, "stale-age"));
-    bool all = vm.count("all") > 0 || vm.count("report") > 0;
+    bool all = vm.count("all") > 0 || vm.count("history") > 0 || vm.count("report") > 0;
+    if (vm.count("by") && !vm.count("report")) throw usage_error("--by needs --report");
     std::vector<std::string> analysts;
     if (vm.count("analyst")) analysts = vm["analyst"].as<std::vector<std::string>>();
     std::int64_t since = vm.count("since") ? parse_time_arg(vm["since"].as<std::string>(), "--since", now)
@@ -238,7 +245,7 @@ inline int run_ls(cli::context& ctx) {
     std::int64_t until = vm.count("until") ? parse_time_arg(vm["until"].as<std::string>(), "--until", now)
                                            : std::numeric_limits<std::int64_t>::max();
     if ((vm.count("since") || vm.count("until")) && !all)
-        throw usage_error("--since and --until need --all or --report");
+        throw usage_error("--since and --until need --all, --history or --report");
 
     std::vector<listed_capture> captures;
     bool ok = collect_captures(ctx, captures, now, stale_age);
@@ -253,38 +260,10 @@ inline int run_ls(cli::context& ctx) {
     }
 
     if (vm.count("report")) {
-        struct totals { std::uint64_t captures = 0, bytes = 0; std::int64_t seconds = 0; };
-        std::map<std::pair<std::string, std::string>, totals> days;  // (day, analyst)
-        for (const auto& c : shown) {
-            std::time_t t = static_cast<std::time_t>(c.started);
-            std::tm tm{};
-            ::localtime_r(&t, &tm);
-            char day[16];
-            std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
-            auto& tot = days[{day, c.rec.get("analyst")}];
-            ++tot.captures;
-            try {
-                tot.bytes += std::stoull(c.rec.get("bytes", "0"));
-            } catch (const std::exception&) {
-            }
-            tot.seconds += std::max<std::int64_t>(0, c.ended - c.started);
-        }
-        if (ctx.output == output_mode::human && !days.empty())
-            *ctx.out << "Day         Analyst          Captures  Size          Time\n";
-        for (const auto& [key, tot] : days) {
-            if (ctx.output == output_mode::human) {
-                char line[256];
-                std::snprintf(line, sizeof line, "%-11s %-16s %8llu  %-12s  %s\n", key.first.c_str(),
-                              key.second.c_str(), static_cast<unsigned long long>(tot.captures),
-                              format_bytes_human(tot.bytes).c_str(),
-                              format_duration(static_cast<double>(tot.seconds)).c_str());
-                *ctx.out << line;
-            } else {
-                record r{{"analyst", key.second}, {"day", key.first}, {"captures", std::to_string(tot.captures)},
-                         {"bytes", std::to_string(tot.bytes)}, {"seconds", std::to_string(tot.seconds)}};
-                write_record(*ctx.out, r, ctx.output);
-            }
-        }
+        std::vector<activity_entry> entries;
+        for (const auto& c : shown) entries.push_back(activity_of(c.rec, c.started, c.ended));
+        const report_by by = parse_report_by(vm.count("by") ? vm["by"].as<std::string>() : "analyst,day");
+        write_activity_report(*ctx.out, sum_activity(entries, by), by, ctx.output);
         return ok ? exit_ok : exit_failure;
     }
 
@@ -328,7 +307,9 @@ inline void declare_ls_options(cli::tool& tool) {
         ("all", "finished captures too, with their state and end")
         ("since", po::value<std::string>()->value_name("TIME"), "with --all: captures running at or after TIME")
         ("until", po::value<std::string>()->value_name("TIME"), "with --all: captures started at or before TIME")
-        ("report", "sum captures, bytes and time per analyst per day")
+        ("history", "the same as --all: ended captures and pulls too, from their records")
+        ("report", "sum captures, pulls, bytes, packets and time per analyst per day")
+        ("by", po::value<std::string>()->value_name("KEYS"), "with --report: analyst, day or analyst,day (the default)")
         ("clean", "remove the temporary files that tools killed before they finished left behind");
 }
 

@@ -1,0 +1,379 @@
+// cap-pull --from-alert: one pull per alert (or one for all, --merge), the
+// alerts read from Suricata's EVE JSON, Zeek's conn and notice logs or our
+// own records (text/alerts.hpp), pulled in groups that read each archive
+// file once (engine/alert_pull.hpp). See cap-pull(1), "PULLING FROM ALERTS".
+#pragma once
+
+#include "capture/engine/alert_pull.hpp"
+#include "capture/engine/cli.hpp"
+#include "capture/engine/registry.hpp"
+#include "capture/text/alerts.hpp"
+#include "capture/tool/pull_progress.hpp"
+#include "capture/tool/pull_tool.hpp"
+
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace capture {
+
+/// Declares the options of pulls from alerts on tool (after cap-pull's own).
+inline void declare_alert_pull_options(cli::tool& tool) {
+    namespace po = boost::program_options;
+    tool.add_options()
+        ("from-alert", po::value<std::string>()->value_name("FILE"),
+         "pull the flow of each alert in FILE ('-': standard input): Suricata EVE JSON, Zeek conn/notice logs, records")
+        ("margin", po::value<std::string>()->value_name("DUR[,DUR]"),
+         "with --from-alert: time before and after each alert's flow (default: the 'alert-margin' key, else 5m)")
+        ("merge", "with --from-alert: one capture for all the alerts, not one each");
+}
+
+namespace detail {
+
+// One output of an alert pull: its writer, its record, what it holds.
+struct alert_pull_output {
+    std::optional<capture_writer> writer;
+    alert_output split;
+    std::string path, record_path;
+    record rec;
+    std::vector<std::size_t> jobs;  // the jobs it holds
+};
+
+// The values of key over the jobs, distinct, in order, joined by the
+// separator the archives key uses (a newline).
+inline std::string alert_values(const std::vector<alert_job>& jobs, const std::vector<std::size_t>& which,
+                                std::string flow_alert::*member) {
+    std::vector<std::string> seen;
+    std::string out;
+    for (std::size_t i : which) {
+        const std::string& v = jobs[i].alert.*member;
+        if (v.empty() || std::find(seen.begin(), seen.end(), v) != seen.end()) continue;
+        seen.push_back(v);
+        out += (out.empty() ? "" : std::string(1, archives_separator)) + v;
+    }
+    return out;
+}
+
+// Reads the alerts of the input into jobs; bad lines are said with their
+// line number and counted.
+inline std::size_t read_alert_jobs(cli::context& ctx, std::istream& in, const std::string& name,
+                                   const alert_margin& margin, bool vlan, std::vector<alert_job>& jobs) {
+    std::size_t bad = 0;
+    alert_reader reader(in, name);
+    const std::int64_t now = std::time(nullptr);
+    for (;;) {
+        flow_alert a;
+        try {
+            if (!reader.next(a)) break;
+            alert_job j = make_alert_job(std::move(a), margin, vlan, now);
+            if (j.window.empty()) throw usage_error("the window is empty");
+            check_expression(j.compiled, {1, 101, 113, 276, 105, 127});
+            jobs.push_back(std::move(j));
+        } catch (const alert_error& e) {
+            ctx.warn(e.what());
+            ++bad;
+        } catch (const usage_error& e) {  // a time or an expression: named with its line
+            ctx.warn(name + ":" + std::to_string(reader.line_number()) + ": " + e.what());
+            ++bad;
+        }
+    }
+    return bad;
+}
+
+}  // namespace detail
+
+/// Runs cap-pull --from-alert; returns the exit code.
+inline int run_alert_pull_tool(cli::context& ctx) {
+    const auto& vm = ctx.vm;
+    // A refusal is logged with what was asked (cli.hpp's log_unfinished).
+    detail::note_pull_attempt(ctx);
+    ctx.attempt.set("from_alert", vm["from-alert"].as<std::string>());
+    for (const char* o : {"expression", "since", "until", "dry-run"})
+        if (vm.count(o)) throw usage_error(std::string("--from-alert takes each alert's expression and window: not --") + o);
+    if (!ctx.operands.empty()) throw usage_error("--from-alert takes no expression operands");
+    const bool merge = vm.count("merge") > 0;
+    if (vm.count("write") && !merge) throw usage_error("-w names one capture: use it with --merge");
+    std::vector<std::string> archives =
+        vm.count("archive") ? vm["archive"].as<std::vector<std::string>>() : ctx.config.archives;
+    if (archives.empty())
+        throw usage_error("no archive to pull from: name a directory with -r DIR, or set 'archive' in the configuration");
+    const alert_margin margin = parse_alert_margin(
+        vm.count("margin") ? vm["margin"].as<std::string>() : ctx.config.alert_margin, "--margin");
+    // An alert's flow is matched tagged or not, unless told otherwise: the
+    // IDS names the flow, not the tag it travelled under.
+    if (vm.count("vlan") && vm.count("no-vlan")) throw usage_error("--vlan and --no-vlan exclude each other");
+    const bool vlan = !vm.count("no-vlan");
+    std::optional<output_format> forced;
+    if (vm.count("format")) {
+        std::string f = vm["format"].as<std::string>();
+        if (f == "pcap") forced = output_format::pcap;
+        else if (f == "pcapng") forced = output_format::pcapng;
+        else throw usage_error("--format: '" + f + "' is not pcap or pcapng");
+    }
+    const bool to_stdout = vm.count("write") && vm["write"].as<std::string>() == "-";
+    if (to_stdout && ::isatty(STDOUT_FILENO) == 1 && ctx.out == &std::cout)
+        throw usage_error("will not write a capture to a terminal: redirect standard output, or use -w FILE");
+    const unsigned jobs_wanted = cli::jobs(ctx);
+
+    // The alerts.
+    const std::string source = vm["from-alert"].as<std::string>();
+    std::vector<alert_job> jobs;
+    std::size_t bad;
+    if (source == "-") {
+        bad = detail::read_alert_jobs(ctx, *ctx.in, "standard input", margin, vlan, jobs);
+    } else {
+        std::ifstream in(source);
+        if (!in) throw usage_error(system_failure(source).what());
+        bad = detail::read_alert_jobs(ctx, in, source, margin, vlan, jobs);
+    }
+    if (jobs.empty()) return bad ? exit_failure : exit_ok;
+
+    // The groups, each planned.
+    const std::string analyst = detail::pull_analyst(ctx);
+    const std::int64_t started = std::time(nullptr);
+    archive_scan scan = scan_archives(archives);
+    std::vector<alert_group> groups = group_alert_jobs(jobs, scan, vlan);
+    std::vector<pull_request> requests;
+    std::vector<pull_plan> plans;
+    std::vector<std::uint32_t> linktypes;
+    std::size_t problems = 0;
+    for (const auto& g : groups) {
+        pull_request req;
+        req.archives = archives;
+        req.window = g.window;
+        req.expression = g.expression;
+        req.jobs = jobs_wanted;
+        req.format = forced;
+        plans.push_back(plan_pull(req));
+        requests.push_back(std::move(req));
+        for (auto lt : plans.back().linktypes)
+            if (std::find(linktypes.begin(), linktypes.end(), lt) == linktypes.end()) linktypes.push_back(lt);
+    }
+    std::vector<std::string> said;  // an archive's problem once, not once per group
+    for (const auto& plan : plans)
+        for (const auto& p : plan.problems)
+            if (std::find(said.begin(), said.end(), p) == said.end()) {
+                said.push_back(p);
+                ctx.warn(p);
+                ++problems;
+            }
+    if (merge && forced == output_format::pcap && linktypes.size() > 1)
+        throw usage_error("cannot write pcap: the files of the windows have " + std::to_string(linktypes.size()) +
+                          " link types and a pcap file holds one; use -F pcapng");
+
+    pull_stop_requested.store(false);
+    detail::pull_signals signals;
+    const mode_t file_mode = ctx.config.file_mode;
+    umask_for(file_mode);
+    const std::string& dir = ctx.config.dir;
+    make_directory_for(dir, file_mode);
+    const std::string description_given = vm.count("description") ? vm["description"].as<std::string>() : "";
+    const actor who = current_actor();
+    std::set<std::string> taken;  // the names of this run's outputs
+
+    // A new output: its writer at a free name (or at -w), its record.
+    auto open_output = [&](detail::alert_pull_output& o, const std::string& description, output_format format,
+                           bool nanoseconds) {
+        writer_options options;
+        options.format = format;
+        options.nanoseconds = nanoseconds;
+        if (to_stdout) {
+            o.writer.emplace(capture_writer::to_stdout(options));
+            o.path = "-";
+        } else if (vm.count("write")) {
+            o.path = vm["write"].as<std::string>();
+            o.writer.emplace(capture_writer::to_file(o.path, options));
+            set_file_mode(o.writer->temp_path(), file_mode);
+        } else {
+            for (int n = 1;; ++n) {
+                o.path = dir + "/" + capture_file_name(analyst, numbered_description(description, n), started,
+                                                       capture_kind::pull, format == output_format::pcapng);
+                struct stat st {};
+                // Free on disk, and not taken by an output of this run still being written.
+                if (::lstat(o.path.c_str(), &st) != 0 && errno == ENOENT && taken.insert(o.path).second) break;
+                if (n >= max_name_attempts) throw error(o.path + ": File exists");
+            }
+            options.replace = false;  // a name another pull took meanwhile is not overwritten
+            o.writer.emplace(capture_writer::to_file(o.path, options));
+            set_file_mode(o.writer->temp_path(), file_mode);
+            o.record_path = record_path_for(o.path);
+        }
+        o.split.out = &*o.writer;
+        record& r = o.rec;
+        r.set("id", new_capture_id());
+        r.set("kind", "pull");
+        r.set("state", "running");
+        r.set("analyst", analyst);
+        r.set("file", o.path);
+        r.set("desc", description);
+        std::string expr;
+        if (o.jobs.size() == 1) expr = jobs[o.jobs.front()].expression;
+        else
+            for (std::size_t i : o.jobs) expr += (expr.empty() ? "(" : " or (") + jobs[i].expression + ")";
+        r.set("expr", expr);
+        if (vlan) r.set("vlan", "yes");
+        timestamp since{time_max, 0}, until{time_min, 0};
+        for (std::size_t i : o.jobs) {
+            since = std::min(since, jobs[i].window.since);
+            until = std::max(until, jobs[i].window.until);
+        }
+        r.set("since", detail::iso(since));
+        r.set("until", detail::iso(until));
+        std::string archives_text;
+        for (const auto& a : archives)
+            archives_text += (archives_text.empty() ? "" : std::string(1, archives_separator)) + a;
+        r.set("archives", archives_text);
+        r.set("started", format_iso8601(started));
+        r.set("pid", std::to_string(::getpid()));
+        r.set("pstart", std::to_string(process_start_time(::getpid()).value_or(0)));
+        r.set("user", who.sudo_user.empty() ? who.user : who.sudo_user);
+        if (o.jobs.size() > 1) r.set("alerts", std::to_string(o.jobs.size()));
+        if (auto v = detail::alert_values(jobs, o.jobs, &flow_alert::alert_id); !v.empty()) r.set("alert_id", v);
+        if (auto v = detail::alert_values(jobs, o.jobs, &flow_alert::signature); !v.empty()) r.set("signature", v);
+        if (auto v = detail::alert_values(jobs, o.jobs, &flow_alert::uid); !v.empty()) r.set("uid", v);
+        if (!o.record_path.empty()) write_record_file(o.record_path, r, file_mode);
+        record details{{"id", r.get("id")}, {"analyst", analyst}, {"file", o.path}, {"expr", expr}};
+        for (const char* k : {"since", "until", "alert_id", "signature", "uid"})
+            if (r.has(k)) details.set(k, r.get(k));
+        ctx.log("pull", "started", details);
+    };
+
+    bool failed = false;
+    // Publishes an output and says what it holds.
+    auto close_output = [&](detail::alert_pull_output& o, const std::string& failure, bool interrupted) {
+        std::string why = failure;
+        if (why.empty()) {
+            try {
+                o.writer->commit();
+            } catch (const std::exception& e) {
+                why = e.what();
+            }
+        } else {
+            o.writer->abandon();
+        }
+        record& r = o.rec;
+        const std::string state = !why.empty() ? "failed" : interrupted ? "interrupted" : "done";
+        r.set("state", state);
+        r.set("ended", format_iso8601(std::time(nullptr)));
+        r.set("packets", std::to_string(why.empty() ? o.split.packets : 0));
+        r.set("bytes", std::to_string(why.empty() ? o.writer->bytes() : 0));
+        const bool pcapng = o.writer->options().format == output_format::pcapng;
+        r.set("format", pcapng ? "pcapng" : o.writer->options().nanoseconds ? "pcap-ns" : "pcap");
+        const int digits = o.writer->options().nanoseconds ? 9 : 6;
+        if (o.split.first) r.set("first", detail::iso(*o.split.first, digits));
+        if (o.split.last) r.set("last", detail::iso(*o.split.last, digits));
+        if (!why.empty()) r.set("reason", why);
+        if (!o.record_path.empty()) {
+            try {
+                dir_lock lock(directory_of(o.record_path));
+                write_record_file(o.record_path, r, file_mode, true);
+            } catch (const error& e) {
+                ctx.warn(e.what());
+            }
+        }
+        record details{{"id", r.get("id")}, {"analyst", analyst}, {"file", o.path}};
+        for (const char* k : {"alert_id", "signature", "uid", "packets", "bytes", "reason"})
+            if (r.has(k)) details.set(k, r.get(k));
+        ctx.log("pull", state == "done" ? "ok" : state, details);
+        if (!why.empty()) {
+            ctx.warn(why);
+            failed = true;
+            return;
+        }
+        if (to_stdout) return;
+        record shown = r;
+        for (const char* k : {"pid", "pstart"}) shown.erase(k);
+        if (ctx.output == output_mode::human)
+            *ctx.out << (interrupted ? "Interrupted: " : "Pulled ") << o.split.packets << " packets ("
+                     << format_bytes_human(o.writer->bytes()) << ") for " << r.get("desc") << " into " << o.path
+                     << '\n';
+        else
+            write_record(*ctx.out, shown, ctx.output);
+    };
+
+    // With --merge, one output for every group, declared for all of them.
+    std::unique_ptr<detail::alert_pull_output> merged;
+    if (merge) {
+        merged = std::make_unique<detail::alert_pull_output>();
+        for (std::size_t i = 0; i < jobs.size(); ++i) merged->jobs.push_back(i);
+        bool ns = false;
+        for (const auto& p : plans) ns = ns || p.nanoseconds;
+        output_format format = forced ? *forced : linktypes.size() > 1 ? output_format::pcapng : output_format::pcap;
+        std::string description = description_given.empty()
+                                      ? std::to_string(jobs.size()) + " alerts from " + (source == "-" ? "stdin" : source)
+                                      : description_given;
+        open_output(*merged, description, format, ns);
+        for (const auto& p : plans) declare_pull_interfaces(p, *merged->writer);
+    }
+
+    bool interrupted = false;
+    for (std::size_t g = 0; g < groups.size() && !interrupted; ++g) {
+        const alert_group& group = groups[g];
+        const pull_plan& plan = plans[g];
+        std::vector<std::unique_ptr<detail::alert_pull_output>> outs;
+        std::vector<alert_output*> targets;
+        for (std::size_t i : group.jobs) {
+            if (merged) {
+                targets.push_back(&merged->split);
+                continue;
+            }
+            outs.push_back(std::make_unique<detail::alert_pull_output>());
+            outs.back()->jobs = {i};
+            open_output(*outs.back(), description_given.empty() ? jobs[i].description : description_given,
+                        plan.format, plan.nanoseconds);
+            declare_pull_interfaces(plan, *outs.back()->writer);
+            targets.push_back(&outs.back()->split);
+        }
+        if (plan.files.empty())
+            ctx.warn(std::to_string(group.jobs.size()) + " alert(s) from " + detail::iso(group.window.since) +
+                     ": no file of the archive covers the window: the capture will be empty");
+        // The group's traffic, read once, into a hidden capture beside the
+        // outputs; split from there.
+        std::string failure;
+        try {
+            writer_options options;
+            options.format = plan.format;
+            options.nanoseconds = plan.nanoseconds;
+            capture_writer all = capture_writer::to_file(
+                dir + "/" + capture_file_name(analyst, "alert group", started, capture_kind::pull,
+                                              plan.format == output_format::pcapng),
+                options);
+            pull_progress progress;
+            pull_result result;
+            {
+                record none;
+                std::mutex none_mutex;
+                detail::progress_reporter reporter(ctx, progress, "", none, none_mutex);
+                result = run_pull(plan, requests[g], all, progress, pull_stop_requested);
+            }
+            for (const auto& f : result.failures) {
+                ctx.warn(f);
+                ++problems;
+            }
+            all.flush();
+            split_alert_matches(all.temp_path(), group, jobs, targets, pull_stop_requested);
+            all.abandon();
+            interrupted = result.interrupted || pull_stop_requested.load();
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        for (auto& o : outs) close_output(*o, failure, interrupted);
+        if (merged && !failure.empty()) {
+            close_output(*merged, failure, interrupted);
+            merged.reset();
+            break;
+        }
+    }
+    if (merged) close_output(*merged, "", interrupted);
+    return bad || problems || failed || interrupted ? exit_failure : exit_ok;
+}
+
+/// cap-pull's body: a pull from alerts when --from-alert is given, else
+/// the pull of one expression. Returns the exit code.
+inline int run_pull_or_alerts(cli::context& ctx) {
+    return ctx.vm.count("from-alert") ? run_alert_pull_tool(ctx) : run_pull_tool(ctx);
+}
+
+}  // namespace capture
