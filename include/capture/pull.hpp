@@ -35,6 +35,7 @@
 #include "capture/bpf.hpp"
 #include "capture/capture_reader.hpp"
 #include "capture/capture_writer.hpp"
+#include "capture/engine/index_query.hpp"
 #include "capture/error.hpp"
 #include "capture/fd.hpp"
 #include "capture/parallel.hpp"
@@ -63,12 +64,18 @@ struct pull_request {
     std::string expression;                 ///< the BPF expression as compiled (after --vlan)
     unsigned jobs = 1;                      ///< files filtered at once
     std::optional<output_format> format;    ///< forced output format; default: pcap for one link type
+    bool use_index = true;                  ///< read only the candidate blocks of files with a fresh index
+    std::string index_dir;                  ///< where indexes are, when not beside the captures
+    std::string index_expression;           ///< the expression the index is asked about (before --vlan)
 };
 
 /// A selected file whose header could be read.
 struct planned_file {
     archive_file file;                      ///< where it is and what time it covers
     std::vector<interface_info> interfaces; ///< the interfaces that lead it
+    bool indexed = false;                   ///< read through its index: only ranges
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  ///< the candidate byte ranges, when indexed
+    std::string read_why;                   ///< how it is read, and why ("index: 3 of 4096 blocks", "scan: no index")
 };
 
 /// What a pull will read and how it will write.
@@ -81,7 +88,54 @@ struct pull_plan {
     bool nanoseconds = false;               ///< some file has finer than microsecond times
     std::uint64_t bytes = 0;                ///< bytes of the selected files
     output_format format = output_format::pcap;  ///< what the output will be
+    index_expression index;                 ///< how the index sees the expression
+    std::size_t indexed_files = 0;          ///< files read through their index
+    std::uint64_t indexed_bytes = 0;        ///< the bytes of their candidate blocks
+    std::vector<std::string> index_notes;   ///< stale, corrupt or missing indexes: warnings, then a scan
 };
+
+/// Asks the index of each file of plan (see index_query.hpp) and marks those
+/// it narrows. Throws only std::bad_alloc.
+inline void plan_index_reads(pull_plan& plan, const pull_request& req) {
+    if (!req.use_index) {
+        for (auto& f : plan.files) f.read_why = "scan: --no-index";
+        return;
+    }
+    plan.index = analyse_index_expression(req.index_expression);
+    if (!plan.index.narrows) {
+        for (auto& f : plan.files) f.read_why = "scan: " + plan.index.why;
+        return;
+    }
+    std::vector<std::size_t> missing;
+    for (std::size_t i = 0; i < plan.files.size(); ++i) {
+        planned_file& f = plan.files[i];
+        index_answer a = ask_index(f.file.path, req.index_dir, plan.index, req.window);
+        switch (a.status) {
+            case index_answer::state::used:
+                f.indexed = true;
+                f.ranges = std::move(a.ranges);
+                f.read_why = "index: " + std::to_string(a.candidates) + " of " + std::to_string(a.blocks) + " blocks";
+                ++plan.indexed_files;
+                plan.indexed_bytes += a.candidate_bytes;
+                break;
+            case index_answer::state::missing:
+                f.read_why = "scan: no index";
+                if (!a.why.empty()) f.read_why += " (" + a.why + ")";
+                missing.push_back(i);
+                break;
+            case index_answer::state::stale:
+            case index_answer::state::corrupt:
+                f.read_why = "scan: " + a.why;
+                plan.index_notes.push_back(a.why + "; scanning " + f.file.path);
+                break;
+        }
+    }
+    // An archive that is indexed but for a few files: those are news. One
+    // that nobody indexed is scanned without a word per file.
+    if (plan.indexed_files || !plan.index_notes.empty())
+        for (std::size_t i : missing)
+            plan.index_notes.push_back(plan.files[i].file.path + ": no index (cap-index); scanning it");
+}
 
 /// Seconds of slack for merging: a file not yet merged holds no packet
 /// earlier than its name's time less this. Larger than the selection
@@ -120,6 +174,7 @@ inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
         plan.bytes += pf.file.size;
         plan.files.push_back(std::move(pf));
     }
+    plan_index_reads(plan, req);
     plan.format = plan.linktypes.size() > 1 ? output_format::pcapng : output_format::pcap;
     if (req.format) {
         if (*req.format == output_format::pcap && plan.linktypes.size() > 1)
@@ -145,6 +200,7 @@ struct pull_result {
     std::uint64_t packets = 0;               ///< packets written
     std::uint64_t bytes_read = 0;            ///< bytes walked
     std::vector<std::string> failures;       ///< "PATH: why" for files that broke or could not be filtered
+    std::vector<std::string> notes;          ///< "PATH: why" for indexes found wrong (their files were scanned)
     bool interrupted = false;                ///< the stop flag ended it early
     timestamp complete_until{time_max, 0};   ///< when interrupted: every match before this is in the output
     std::optional<timestamp> first;          ///< the first packet written
@@ -217,6 +273,7 @@ struct filtered_file {
     std::vector<interface_info> interfaces;
     std::vector<std::uint32_t> iface_map;  // file interface -> output interface
     std::string failure;
+    std::string note;                      // its index did not hold: scanned instead
     bool complete = false;                 // walked to its end
     bool started = false;                  // the walk began
     bool cut = false;                      // the file was cut short under the walk (fd.hpp)
@@ -428,6 +485,92 @@ inline std::uint64_t find_record_start(const mapped_file& m, const plain_pcap& h
     return 0;
 }
 
+// ---- files read through their index ----
+//
+// Only the candidate ranges are walked, each from a record boundary the
+// index recorded to the next; their pages are asked for all at once, so a
+// cold disk reads them in parallel and nothing else. Whatever does not fit
+// (a record that is not whole, a range that does not end on a record, a
+// file that is not the plain pcap it was) means the index does not speak
+// for the file: false, and the caller scans it instead.
+inline bool filter_ranges(const planned_file& pf, const pull_request& req, matcher_set& matchers, filtered_file& out,
+                          pull_progress& progress, const std::atomic<bool>& stop, std::string& why) {
+    out.map = mapped_file(pf.file.path);
+    plain_pcap h;
+    if (!plain_pcap_header(out.map, h) || out.map.size() != pf.file.size) {
+        why = "the file is not what its index describes";
+        return false;
+    }
+    out.interfaces = {interface_info{h.linktype, h.snaplen, h.ts_digits, {}}};
+    const bpf_matcher* m;
+    try {
+        m = &matchers.get(h.linktype, h.snaplen);
+    } catch (const expression_error& e) {
+        throw error(pf.file.path + ": interface 0 (link type " + std::to_string(h.linktype) + "): " + e.what());
+    }
+    out.started = true;
+    const std::uint8_t* d = out.map.data();
+    const std::uint64_t size = out.map.size();
+    static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    ::madvise(const_cast<std::uint8_t*>(d), size, MADV_RANDOM);
+    for (const auto& r : pf.ranges) {
+        if (r.first >= r.second || r.second > size) {
+            why = "its index names bytes past the file's end";
+            return false;
+        }
+        const std::uint64_t from = r.first & ~(page - 1);
+        ::madvise(const_cast<std::uint8_t*>(d) + from, r.second - from, MADV_WILLNEED);
+    }
+    const time_window& w = req.window;
+    std::uint64_t packets = 0;
+    for (const auto& r : pf.ranges) {
+        std::uint64_t pos = r.first;
+        while (pos < r.second) {
+            if (r.second - pos < 16) {
+                why = "its index cuts a record";
+                return false;
+            }
+            const std::uint8_t* rec = d + pos;
+            const std::uint32_t sec = load32<false>(rec), frac = load32<false>(rec + 4);
+            const std::uint32_t caplen = load32<false>(rec + 8), origlen = load32<false>(rec + 12);
+            if (!h.header_ok(frac, caplen, origlen) || caplen > r.second - pos - 16) {
+                why = "its index does not fall on the file's records";
+                return false;
+            }
+            packet_view p;
+            p.ts = timestamp{sec, frac * h.ns_per_frac};
+            p.caplen = caplen;
+            p.origlen = origlen;
+            p.data = rec + 16;
+            out.read_until = p.ts;
+            pos += 16 + caplen;
+            if ((++packets & 4095) == 0) {
+                progress.packet_time.store(p.ts.sec, std::memory_order_relaxed);
+                if (stop.load(std::memory_order_relaxed)) return true;
+            }
+            if (!w.contains(p.ts) || !m->matches(p)) continue;
+            std::uint64_t where = static_cast<std::uint64_t>(p.data - d);
+            if (out.budget && out.budget->fetch_sub(caplen, std::memory_order_relaxed) >= caplen) {
+                where = out.copies.size() | copied_bit;
+                out.copies.insert(out.copies.end(), p.data, p.data + caplen);
+            } else if (out.budget) {
+                out.budget->fetch_add(caplen, std::memory_order_relaxed);
+            }
+            out.matches.push_back(pull_match{p.ts.sec, p.ts.nsec, caplen, origlen, 0, where});
+        }
+        progress.bytes_read.fetch_add(r.second - r.first, std::memory_order_relaxed);
+    }
+    // Cut short under the walk: what it read past the new end was zeros.
+    if (out.map.length_now() < size) {
+        why = out.map.cut_short_text();
+        out.cut = true;
+        return false;
+    }
+    out.complete = true;
+    progress.files_done.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
 // Filters files [first, first + count) of the plan into out[0 .. count),
 // plain pcap files interleaved (in segments when they are too few), the
 // others (and any a record sends back) through filter_file.
@@ -458,9 +601,30 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
     std::vector<std::size_t> generic;
     std::vector<bool> redo(count, false);
     if (stop.load(std::memory_order_relaxed)) return;
+    std::vector<std::string> index_notes(count);
+    for (std::size_t k = 0; k < count; ++k) {
+        const planned_file& pf = plan.files[first + k];
+        if (!pf.indexed) continue;
+        std::string why;
+        bool held;
+        try {
+            held = filter_ranges(pf, req, matchers, *out[k], progress, stop, why);
+        } catch (const std::exception& e) {
+            held = false;
+            why = e.what();
+        }
+        if (held) continue;
+        auto fresh = std::make_unique<filtered_file>();
+        fresh->index = out[k]->index;
+        fresh->budget = out[k]->budget;
+        out[k] = std::move(fresh);
+        index_notes[k] = pf.file.path + ": " + why + "; scanned it";
+        generic.push_back(k);
+    }
     for (std::size_t k = 0; k < count; ++k) {
         filtered_file& f = *out[k];
         const planned_file& pf = plan.files[first + k];
+        if (pf.indexed) continue;
         plain_pcap h;
         try {
             f.map = mapped_file(pf.file.path);
@@ -656,6 +820,7 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
     generic.erase(std::unique(generic.begin(), generic.end()), generic.end());
     for (std::size_t k : generic) {
         filter_file(plan.files[first + k], req, matchers, *out[k], progress, stop);
+        out[k]->note = index_notes[k];
         // Cut short under the reader: once more, as the file is now.
         if (out[k]->cut && cut[k].empty()) {
             cut[k] = cut_note(*out[k]);
@@ -834,6 +999,7 @@ inline pull_result run_pull(const pull_plan& plan, const pull_request& req, capt
                 for (std::size_t k = 0; k < count; ++k) {
                     detail::filtered_file& ff = *(*files)[k];
                     if (!ff.failure.empty()) result.failures.push_back(ff.failure);
+                    if (!ff.note.empty()) result.notes.push_back(ff.note);
                     if (!ff.complete) unfinished.push_back(ff.started ? ff.read_until : lower[first + k]);
                 }
                 if (write_failure) return;

@@ -12,12 +12,14 @@
 #pragma once
 
 #include "capture/engine/index_format.hpp"
+#include "capture/record.hpp"
 #include "capture/time_window.hpp"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -305,6 +307,51 @@ inline index_answer ask_index(const std::string& path, const std::string& index_
         a.why = x.what();
     }
     return a;
+}
+
+/// What cap-info says of a sidecar: kind=index, its capture (when its
+/// name tells: a sidecar beside its capture), packets, blocks, keys, its
+/// bytes and the capture's, the ratio, and fresh (yes, no with why, or
+/// unknown). Throws index_error when the sidecar is not sound.
+inline record describe_index(const std::string& path, record base = {}) {
+    index_reader r(path);
+    r.verify_all();
+    base.set("kind", "index");
+    if (!base.has("file")) base.set("file", path);
+    const std::string name = file_name_of(path);
+    std::string capture_path;
+    if (name.size() > 6 && name[0] == '.' && is_index_name(name)) {
+        std::string dir = directory_of(path);
+        capture_path = (path.find('/') == std::string::npos ? std::string() : dir + "/") +
+                       name.substr(1, name.size() - 6);
+    }
+    base.set("packets", std::to_string(r.packets()));
+    base.set("blocks", std::to_string(r.blocks().size()));
+    base.set("keys", std::to_string(r.key_count()));
+    base.set("hosts", std::to_string(r.key_count(key_type::host4) + r.key_count(key_type::host6)));
+    base.set("ports", std::to_string(r.key_count(key_type::port)));
+    base.set("bytes", std::to_string(r.size()));
+    base.set("capture_bytes", std::to_string(r.capture().size));
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2f%%",
+                  r.capture().size ? 100.0 * static_cast<double>(r.size()) / static_cast<double>(r.capture().size) : 0.0);
+    base.set("ratio", ratio);
+    base.set("linktype", std::to_string(r.linktype()));
+    base.set("block_bytes", std::to_string(r.block_bytes()));
+    if (capture_path.empty()) {
+        base.set("fresh", "unknown");
+    } else {
+        base.set("capture", capture_path);
+        try {
+            std::string m = identity_mismatch(r.capture(), identify_capture(capture_path));
+            base.set("fresh", m.empty() ? "yes" : "no");
+            if (!m.empty()) base.set("why", m);
+        } catch (const std::exception& e) {
+            base.set("fresh", "no");
+            base.set("why", e.what());
+        }
+    }
+    return base;
 }
 
 }  // namespace capture
