@@ -141,6 +141,9 @@ inline std::vector<index_candidate> index_candidates(const std::vector<std::stri
         c.size = f.size;
         struct stat st {};
         if (::stat(f.path.c_str(), &st) != 0) continue;
+        // Not even a header: a file its daemon has just opened, or one it
+        // left empty; it holds nothing to index (a pull names it if it must).
+        if (st.st_size < 24) continue;
         c.closed = !f.newest || now - st.st_mtime >= settle;
         try {
             c.fresh = index_is_fresh(index_path_for(f.path, index_dir), st);
