@@ -10,7 +10,7 @@
 // (10^6) per second.
 //
 // Build: g++ -std=c++17 -O2 -Iinclude bench/read_bench.cpp -lpcap -o read_bench
-#include "capture/capture_reader.hpp"
+#include "capture/pcap/capture_reader.hpp"
 
 #include <pcap/pcap.h>
 

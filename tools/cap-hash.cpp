@@ -1,6 +1,6 @@
 // cap-hash: digests of capture files; sidecar files; checking them (cap-hash(1)).
-#include "capture/cli.hpp"
-#include "capture/hash_tool.hpp"
+#include "capture/engine/cli.hpp"
+#include "capture/tool/hash_tool.hpp"
 
 int main(int argc, char** argv) {
     namespace po = boost::program_options;

@@ -1,5 +1,5 @@
 // cap-index: index capture files so that cap-pull reads only what may match (cap-index(1)).
-#include "capture/index_tool.hpp"
+#include "capture/tool/index_tool.hpp"
 
 int main(int argc, char** argv) {
     capture::cli::tool tool("cap-index", "Index capture files (hosts, ports, protocols) so that pulls read only what may match.",

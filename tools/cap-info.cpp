@@ -1,5 +1,5 @@
 // cap-info: describe capture files (see cap-info(1)).
-#include "capture/info_tool.hpp"
+#include "capture/tool/info_tool.hpp"
 
 int main(int argc, char** argv) {
     capture::cli::tool tool("cap-info", "Describe capture files: packets, sizes, times, rates, link types.",

@@ -1,5 +1,5 @@
 // cap-ls: list running captures and pulls (--all: finished ones too; --report: totals) (see cap-ls(1)).
-#include "capture/ls_tool.hpp"
+#include "capture/tool/ls_tool.hpp"
 
 int main(int argc, char** argv) {
     capture::cli::tool tool("cap-ls",

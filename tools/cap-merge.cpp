@@ -1,5 +1,5 @@
 // cap-merge: merge capture files in timestamp order (see cap-merge(1)).
-#include "capture/merge_tool.hpp"
+#include "capture/tool/merge_tool.hpp"
 
 int main(int argc, char** argv) {
     capture::cli::tool tool("cap-merge", "Merge capture files into one, packets in timestamp order.",

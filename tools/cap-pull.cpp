@@ -1,5 +1,5 @@
 // cap-pull: pull traffic out of the rolling archive (see cap-pull(1)).
-#include "capture/pull_tool.hpp"
+#include "capture/tool/pull_tool.hpp"
 
 int main(int argc, char** argv) {
     capture::cli::tool tool("cap-pull", "Pull the traffic an expression names out of the rolling archive, for a time window.",

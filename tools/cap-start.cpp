@@ -1,6 +1,6 @@
 // cap-start: start a live capture that runs on its own, with a record beside its file (see cap-start(1)).
-#include "capture/pull_tool.hpp"
-#include "capture/start_tool.hpp"
+#include "capture/tool/pull_tool.hpp"
+#include "capture/tool/start_tool.hpp"
 
 int main(int argc, char** argv) {
     capture::cli::tool tool("cap-start",

@@ -1,5 +1,5 @@
 // cap-stop: stop captures and pulls named by id, by analyst, or by records on stdin (see cap-stop(1)).
-#include "capture/stop_tool.hpp"
+#include "capture/tool/stop_tool.hpp"
 
 int main(int argc, char** argv) {
     capture::cli::tool tool("cap-stop",

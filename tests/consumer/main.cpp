@@ -1,8 +1,8 @@
 // Counts the packets of the capture files named, through the installed
 // headers: proof that find_package(capture) brings everything it needs.
-#include <capture/digest.hpp>
-#include <capture/info.hpp>
-#include <capture/record.hpp>
+#include <capture/sys/digest.hpp>
+#include <capture/engine/info.hpp>
+#include <capture/text/record.hpp>
 
 #include <iostream>
 

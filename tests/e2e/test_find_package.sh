@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 need_cmd cmake
 prefix="$WORK/prefix"
 cmake --install "$CAPTURE_BIN" --prefix "$prefix" >"$WORK/install.log"
-check_eq "headers installed" yes "$([ -f "$prefix/include/capture/record.hpp" ] && echo yes)"
+check_eq "headers installed" yes "$([ -f "$prefix/include/capture/text/record.hpp" ] && echo yes)"
 check_eq "package config installed" yes "$(ls "$prefix"/lib*/cmake/capture/captureConfig.cmake >/dev/null 2>&1 && echo yes)"
 check_eq "tools installed" yes "$([ -x "$prefix/bin/cap-info" ] && echo yes)"
 check_eq "man pages installed" yes "$([ -f "$prefix/share/man/man1/cap-info.1" ] && [ -f "$prefix/share/man/man5/cap-record.5" ] && echo yes)"

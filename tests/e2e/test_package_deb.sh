@@ -84,7 +84,7 @@ cmake_configs=(/usr/lib/*/cmake/capture/captureConfig.cmake /usr/share/cmake/cap
 found=''
 for f in "${cmake_configs[@]}"; do [ -f "$f" ] && found=$f; done
 check_match "the CMake package is installed" "^/usr/(lib/[^/]+|share)/cmake/capture/captureConfig\.cmake$" "$found"
-[ -f /usr/include/capture/cli.hpp ] && ok "the headers are installed" || fail "no /usr/include/capture/cli.hpp"
+[ -f /usr/include/capture/engine/cli.hpp ] && ok "the headers are installed" || fail "no /usr/include/capture/engine/cli.hpp"
 
 # A local edit of the conffile survives installing the package again.
 echo '# local edit' >>/etc/capture.conf

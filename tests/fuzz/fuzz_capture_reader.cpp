@@ -2,7 +2,7 @@
 // it never crashes, never reads outside it, never loops, and either ends
 // cleanly or throws capture::error; every packet it hands out lies inside
 // the file, in order, on an interface it knows.
-#include "capture/capture_reader.hpp"
+#include "capture/pcap/capture_reader.hpp"
 
 #include <cstdint>
 #include <cstdlib>

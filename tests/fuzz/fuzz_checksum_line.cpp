@@ -1,7 +1,7 @@
 // libFuzzer target: checksum lines as sha256sum and BSD tools write them
 // (hash_tool.hpp). Any line parses or is refused without crashing; and a
 // line we write for any file name reads back as that name.
-#include "capture/hash_tool.hpp"
+#include "capture/tool/hash_tool.hpp"
 
 #include <cstdint>
 #include <cstdlib>

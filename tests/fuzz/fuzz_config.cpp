@@ -2,7 +2,7 @@
 // holds, parsing never crashes and either fills the settings or throws
 // usage_error whose message names the file (and is one line: every byte
 // of the file it quotes is escaped).
-#include "capture/config.hpp"
+#include "capture/engine/config.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,8 +1,8 @@
 // libFuzzer target: the record parser and writer. Whatever bytes arrive on
 // a pipe, parsing never crashes, and anything parsed writes back to a line
 // that parses to the same record.
-#include "capture/record.hpp"
-#include "capture/record_json.hpp"
+#include "capture/text/record.hpp"
+#include "capture/text/record_json.hpp"
 
 #include <cstdint>
 #include <cstdlib>

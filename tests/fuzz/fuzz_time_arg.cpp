@@ -3,9 +3,9 @@
 // archive.hpp's start_from_name). The input is split at its first newline
 // into two texts (--since and --until, say). Nothing crashes, overflows
 // (UBSan) or throws anything but usage_error; a window is never empty.
-#include "capture/archive.hpp"
-#include "capture/time_arg.hpp"
-#include "capture/time_window.hpp"
+#include "capture/engine/archive.hpp"
+#include "capture/sys/time_arg.hpp"
+#include "capture/engine/time_window.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -19,10 +19,10 @@
 // Too generous costs a block read; too strict would lose a packet.
 #pragma once
 
-#include "capture/capture_reader.hpp"
+#include "capture/pcap/capture_reader.hpp"
 #include "capture/engine/index_format.hpp"
-#include "capture/error.hpp"
-#include "capture/fd.hpp"
+#include "capture/sys/error.hpp"
+#include "capture/sys/fd.hpp"
 
 #include <sys/mman.h>
 

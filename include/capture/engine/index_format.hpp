@@ -17,11 +17,11 @@
 // "corrupt" and its capture is scanned.
 #pragma once
 
-#include "capture/atomic_file.hpp"
-#include "capture/capture_reader.hpp"
-#include "capture/digest.hpp"
-#include "capture/error.hpp"
-#include "capture/fd.hpp"
+#include "capture/sys/atomic_file.hpp"
+#include "capture/pcap/capture_reader.hpp"
+#include "capture/sys/digest.hpp"
+#include "capture/sys/error.hpp"
+#include "capture/sys/fd.hpp"
 
 #include <openssl/evp.h>
 #include <sys/stat.h>

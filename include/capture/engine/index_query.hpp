@@ -12,8 +12,8 @@
 #pragma once
 
 #include "capture/engine/index_format.hpp"
-#include "capture/record.hpp"
-#include "capture/time_window.hpp"
+#include "capture/text/record.hpp"
+#include "capture/engine/time_window.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,0 +1,292 @@
+// The shared runner every tool's main hands over to (STYLE.md 1).
+//
+// It declares the options every tool spells the same way, parses the
+// command line and the configuration, answers --help and --version, turns
+// exceptions into "cap-xxx: message" and an exit code, and checks that
+// standard output was really written before it reports success.
+#pragma once
+
+#include "capture/text/audit.hpp"
+#include "capture/engine/config.hpp"
+#include "capture/sys/error.hpp"
+#include "capture/text/output.hpp"
+#include "capture/sys/parallel.hpp"
+#include "capture/text/record.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#ifndef CAPTURE_VERSION
+#define CAPTURE_VERSION "0.1.0"
+#endif
+
+namespace capture::cli {
+
+namespace po = boost::program_options;
+
+/// What a tool's body gets: its parsed options, settings and streams.
+struct context {
+    std::string tool;                  ///< the tool's name, for messages
+    po::variables_map vm;              ///< every option, parsed
+    settings config;                   ///< configuration after precedence
+    output_mode output = output_mode::records;
+    bool verbose = false;
+    std::vector<std::string> operands; ///< the positional arguments
+    std::istream* in = &std::cin;
+    std::ostream* out = &std::cout;
+    std::ostream* err = &std::cerr;
+    audit_log audit{audit_settings{}, "capture"};
+
+    /// Says "tool: message" on stderr, as one line safe for a terminal
+    /// (a file name or a line of input may hold any byte).
+    void warn(const std::string& message) const { *err << tool << ": " << terminal_safe(message) << '\n'; }
+
+    /// Writes one audit line; a failure to log is said on stderr, never lost.
+    void log(std::string_view action, std::string_view outcome, const record& details = {}) const {
+        if (auto failure = audit.log(action, outcome, details)) warn(*failure);
+    }
+};
+
+/// How many jobs the open-file limit leaves room for: a job holds at most
+/// two descriptors at once (the file it reads, a temporary it writes),
+/// beside a reserve of 16 for the rest (standard streams, syslog, the
+/// directories scanned). At least 1. Throws nothing.
+inline unsigned jobs_within_file_limit() {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
+    const rlim_t room = rl.rlim_cur > 18 ? (rl.rlim_cur - 16) / 2 : 1;
+    return static_cast<unsigned>(std::min<rlim_t>(room, 1024));
+}
+
+/// The value of --jobs: 0 or absent means the cores this process may use;
+/// never more than the open-file limit leaves room for, so that a low
+/// `ulimit -n` makes a tool slower, never fail files for want of a
+/// descriptor. Throws usage_error outside 0 to 1024.
+inline unsigned jobs(const context& ctx) {
+    unsigned wanted = available_cores();
+    if (ctx.vm.count("jobs")) {
+        int n = ctx.vm["jobs"].as<int>();
+        if (n < 0 || n > 1024) throw usage_error("--jobs: " + std::to_string(n) + " is not between 0 and 1024");
+        if (n > 0) wanted = static_cast<unsigned>(n);
+    }
+    return std::min(wanted, jobs_within_file_limit());
+}
+
+/// Whether --vlan is wanted: --vlan, else not --no-vlan and the vlan
+/// configuration key. Throws usage_error when both options are given.
+inline bool vlan_wanted(const context& ctx) {
+    if (ctx.vm.count("vlan") && ctx.vm.count("no-vlan")) throw usage_error("--vlan and --no-vlan exclude each other");
+    return ctx.vm.count("vlan") || (ctx.config.vlan && !ctx.vm.count("no-vlan"));
+}
+
+/// Calls each(record) for every input: the operands as paths ("-" reads
+/// records from stdin), or, with no operands, the records on stdin. A
+/// malformed line is reported with its line number and skipped. Returns
+/// false when any line was malformed.
+inline bool for_each_input(const context& ctx, const std::function<void(record&)>& each) {
+    bool all_good = true;
+    auto read_stream = [&](std::istream& in) {
+        record_reader reader(in, "standard input");
+        for (;;) {
+            record r;
+            try {
+                if (!reader.next(r)) break;
+            } catch (const record_error& e) {
+                ctx.warn(e.what());
+                all_good = false;
+                continue;
+            }
+            each(r);
+        }
+    };
+    if (ctx.operands.empty()) {
+        read_stream(*ctx.in);
+        return all_good;
+    }
+    for (const auto& operand : ctx.operands) {
+        if (operand == "-") {
+            read_stream(*ctx.in);
+        } else {
+            record r;
+            r.set("file", operand);
+            each(r);
+        }
+    }
+    return all_good;
+}
+
+/// One tool: its name, what it does, its options, and how it runs.
+class tool {
+public:
+    /// synopsis is what follows the name in "Usage:" ("[OPTION]... [FILE]...").
+    tool(std::string name, std::string summary, std::string synopsis)
+        : name_(std::move(name)), summary_(std::move(summary)), synopsis_(std::move(synopsis)),
+          options_("Options") {}
+
+    /// Adds the tool's own options (after the common ones in --help).
+    po::options_description_easy_init add_options() { return options_.add_options(); }
+
+    /// Positional arguments become context::operands.
+    tool& takes_operands(std::string what) {
+        operands_name_ = std::move(what);
+        return *this;
+    }
+
+    /// Adds -j/--jobs N: how many inputs are worked on at once (default:
+    /// the cores this process may use). Read it with jobs(ctx).
+    tool& takes_jobs(const std::string& what) {
+        options_.add_options()("jobs,j", po::value<int>()->value_name("N")->default_value(
+                                             static_cast<int>(available_cores())),
+                               (what + " at once (default: the number of cores)").c_str());
+        return *this;
+    }
+
+    /// Parses argv and runs body; returns the exit code for main.
+    int run(int argc, char** argv, const std::function<int(context&)>& body) {
+        // `cap-ls | head` must end quietly, as coreutils filters do.
+        std::signal(SIGPIPE, SIG_DFL);
+        // Output for a person goes through a filter that makes every field
+        // shown safe for a terminal; it outlives ctx, which points at it.
+        std::optional<terminal_safe_buf> safe_buf;
+        std::optional<std::ostream> safe_out;
+        context ctx;
+        ctx.tool = name_;
+        int status;
+        try {
+            if (!parse(argc, argv, ctx)) return finish(ctx, exit_ok);
+            if (ctx.output == output_mode::human && ctx.out == &std::cout) {
+                safe_buf.emplace(std::cout.rdbuf());
+                safe_out.emplace(&*safe_buf);
+                ctx.out = &*safe_out;
+            }
+            status = body(ctx);
+        } catch (const usage_error& e) {
+            ctx.warn(e.what());
+            *ctx.err << "Try '" << name_ << " --help' for more information.\n";
+            return exit_usage;
+        } catch (const std::exception& e) {
+            ctx.warn(e.what());
+            status = exit_failure;
+        }
+        return finish(ctx, status);
+    }
+
+    /// Every long and short option spelling, one per line (for completions
+    /// and the tests that keep man pages and completions in line).
+    std::vector<std::string> option_spellings() {
+        std::vector<std::string> names;
+        po::options_description all = visible();
+        for (const auto& opt : all.options()) {
+            std::string shorts = opt->canonical_display_name(po::command_line_style::allow_dash_for_short);
+            std::string longs = opt->canonical_display_name(po::command_line_style::allow_long);
+            // A long-only option displays as its bare name here; keep real "-x" forms only.
+            if (shorts.size() == 2 && shorts[0] == '-' && shorts[1] != '-') names.push_back(shorts);
+            names.push_back(longs);
+        }
+        return names;
+    }
+
+private:
+    po::options_description common() const {
+        po::options_description c("Common options");
+        c.add_options()
+            ("help,h", "show this help and exit")
+            ("version", "show the version and exit")
+            ("config", po::value<std::string>()->value_name("FILE"), "configuration file (default /etc/capture.conf)")
+            ("dir", po::value<std::string>()->value_name("DIR"), "capture directory")
+            ("json", "write records as JSON Lines")
+            ("records", "write records even on a terminal")
+            ("human", "write for a person even in a pipe")
+            ("verbose,v", "say more")
+            ("no-syslog", "do not write audit lines to syslog");
+        return c;
+    }
+
+    po::options_description visible() const {
+        po::options_description all;
+        all.add(options_).add(common());
+        return all;
+    }
+
+    // Returns false when the run is already complete (--help, --version).
+    bool parse(int argc, char** argv, context& ctx) {
+        po::options_description hidden;
+        hidden.add_options()
+            ("list-options", "")
+            ("operand", po::value<std::vector<std::string>>(), "");
+        po::options_description all = visible();
+        all.add(hidden);
+        po::positional_options_description positional;
+        positional.add("operand", operands_name_.empty() ? 0 : -1);
+
+        try {
+            po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), ctx.vm);
+            po::notify(ctx.vm);
+        } catch (const po::error& e) {
+            std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);  // as the parser skips argv[0]
+            bool percent = std::any_of(args.begin(), args.end(),
+                                       [](const std::string& a) { return a.find('%') != std::string::npos; });
+            throw usage_error(detail::boost_message(e, percent, [&] {
+                std::vector<std::string> hidden;
+                for (const auto& a : args) hidden.push_back(detail::percent_hidden(a));
+                po::variables_map scratch;
+                po::store(po::command_line_parser(hidden).options(all).positional(positional).run(), scratch);
+                po::notify(scratch);
+            }));
+        }
+        if (ctx.vm.count("help")) {
+            *ctx.out << "Usage: " << name_ << " " << synopsis_ << "\n" << summary_ << "\n\n"
+                     << visible() << "\nSee " << name_ << "(1) for the whole story.\n";
+            return false;
+        }
+        if (ctx.vm.count("version")) {
+            *ctx.out << name_ << " (capture) " << CAPTURE_VERSION << "\n";
+            return false;
+        }
+        if (ctx.vm.count("list-options")) {
+            for (const auto& n : option_spellings()) *ctx.out << n << '\n';
+            return false;
+        }
+        if (ctx.vm.count("operand")) ctx.operands = ctx.vm["operand"].as<std::vector<std::string>>();
+
+        ctx.config = load_settings(ctx.vm.count("config") ? ctx.vm["config"].as<std::string>() : "");
+        if (ctx.vm.count("dir")) ctx.config.dir = ctx.vm["dir"].as<std::string>();
+        if (ctx.vm.count("no-syslog")) ctx.config.audit.enabled = false;
+        ctx.verbose = ctx.vm.count("verbose") > 0;
+        ctx.output = choose_output_mode(ctx.vm.count("json"), ctx.vm.count("records"), ctx.vm.count("human"),
+                                        ::isatty(STDOUT_FILENO) == 1);
+        ctx.audit = audit_log(ctx.config.audit, name_);
+        return true;
+    }
+
+    // A tool whose output never reached its destination has failed
+    // (coreutils checks every tool against /dev/full).
+    int finish(const context& ctx, int status) {
+        ctx.out->flush();
+        if (!*ctx.out || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+            int err = errno;
+            ctx.warn("write error: " + errno_text(err ? err : EIO));
+            return status == exit_ok ? exit_failure : status;
+        }
+        return status;
+    }
+
+    std::string name_;
+    std::string summary_;
+    std::string synopsis_;
+    std::string operands_name_;
+    po::options_description options_;
+};
+
+}  // namespace capture::cli
