@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             capture::index_reader::from_bytes(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
         for (const char* e : {"host 10.0.0.7", "net 10.0.0.0/8 and port 53", "ip6 and tcp", "vlan"}) {
             for (std::uint32_t b : capture::candidate_blocks(r, capture::analyse_index_expression(e), {})) {
-                if (b >= r.blocks().size()) std::abort();
+                if (b >= r.block_count()) std::abort();
                 auto range = r.block_range(b);
                 if (range.first >= range.second || range.second > r.capture().size) std::abort();
             }

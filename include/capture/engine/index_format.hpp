@@ -52,11 +52,14 @@ inline constexpr std::array<std::uint8_t, 8> index_magic{'C', 'A', 'P', 'I', 'D'
 /// The header's size in bytes.
 inline constexpr std::size_t index_header_bytes = 208;
 /// The default block: a new one starts at the first record past this many bytes.
-inline constexpr std::uint32_t index_block_bytes = 16384;
+inline constexpr std::uint32_t index_block_bytes = 4096;
 /// The bytes of the capture's start and end its digest covers, each.
 inline constexpr std::uint64_t index_edge_bytes = 65536;
 /// The size of one block table entry.
 inline constexpr std::size_t index_block_entry_bytes = 32;
+/// Entries of the block table under one checksum: a query reads only the
+/// chunks of its candidate blocks.
+inline constexpr std::size_t index_block_chunk = 128;
 
 /// The kinds of key, in the order of their sections.
 enum class key_type : std::uint8_t { host4 = 0, host6 = 1, port = 2, proto = 3, klass = 4 };
@@ -296,7 +299,11 @@ inline std::string encode_index(const index_content& c) {
     detail::put_u32(h, c.frac_per_sec);
     detail::put_u32(h, c.block_bytes);
     detail::put_u32(h, static_cast<std::uint32_t>(c.blocks.size()));
-    detail::put_u32(h, static_cast<std::uint32_t>(index_checksum(blocks)));
+    std::string sums;
+    for (std::size_t i = 0; i < blocks.size(); i += index_block_chunk * index_block_entry_bytes)
+        detail::put_u32(sums, static_cast<std::uint32_t>(index_checksum(
+                                  std::string_view(blocks).substr(i, index_block_chunk * index_block_entry_bytes))));
+    detail::put_u32(h, static_cast<std::uint32_t>(index_checksum(sums)));
     for (std::size_t t = 0; t < key_type_count; ++t) {
         detail::put_u32(h, key_counts[t]);
         detail::put_u32(h, static_cast<std::uint32_t>(keys[t].size()));
@@ -308,6 +315,7 @@ inline std::string encode_index(const index_content& c) {
     detail::put_u64(h, index_checksum(h));
     std::string out = std::move(h);
     out += blocks;
+    out += sums;
     for (const auto& k : keys) out += k;
     out += postings;
     return out;
@@ -364,7 +372,15 @@ public:
     std::uint64_t packets() const noexcept { return packets_; }
     std::uint64_t indexed_end() const noexcept { return indexed_end_; }
     std::uint64_t size() const noexcept { return file_size_; }
-    const std::vector<index_block>& blocks() const noexcept { return blocks_; }
+    /// How many blocks.
+    std::size_t block_count() const noexcept { return blocks_.size(); }
+    /// Block b (b < block_count()), its chunk of the table read and checked
+    /// on first use.
+    const index_block& block(std::size_t b) {
+        const std::size_t c = b / index_block_chunk;
+        if (!chunk_loaded_[c]) load_chunk(c);
+        return blocks_[b];
+    }
     /// Keys of all types together.
     std::uint64_t key_count() const noexcept {
         std::uint64_t n = 0;
@@ -375,8 +391,11 @@ public:
     std::uint32_t key_count(key_type t) const noexcept { return key_counts_[static_cast<std::size_t>(t)]; }
 
     /// The byte range [begin, end) of block b in the capture.
-    std::pair<std::uint64_t, std::uint64_t> block_range(std::size_t b) const {
-        return {blocks_[b].offset, b + 1 < blocks_.size() ? blocks_[b + 1].offset : indexed_end_};
+    std::pair<std::uint64_t, std::uint64_t> block_range(std::size_t b) {
+        std::pair<std::uint64_t, std::uint64_t> r{block(b).offset,
+                                                  b + 1 < blocks_.size() ? block(b + 1).offset : indexed_end_};
+        if (r.second <= r.first) bad("block table out of order");
+        return r;
     }
 
     /// The keys of type t, sorted (read and checked on first use).
@@ -453,6 +472,12 @@ public:
     /// Reads and checks every key table and posting list (cap-info, tests):
     /// a sidecar that passes holds no damage a query could meet.
     void verify_all() {
+        std::uint64_t total = 0;
+        for (std::size_t b = 0; b < blocks_.size(); ++b) {
+            total += block(b).packets;
+            block_range(b);
+        }
+        if (total != packets_) bad("block table does not add up to the packets");
         for (std::size_t t = 0; t < key_type_count; ++t)
             for (const auto& e : keys(static_cast<key_type>(t))) postings(e);
     }
@@ -491,7 +516,8 @@ private:
         block_bytes_ = get_u32(h + 92);
         const std::uint32_t block_count = get_u32(h + 96);
         const std::uint32_t block_sum = get_u32(h + 100);
-        std::uint64_t at = index_header_bytes + std::uint64_t{block_count} * index_block_entry_bytes;
+        const std::uint64_t chunks = (std::uint64_t{block_count} + index_block_chunk - 1) / index_block_chunk;
+        std::uint64_t at = index_header_bytes + std::uint64_t{block_count} * index_block_entry_bytes + 4 * chunks;
         for (std::size_t t = 0; t < key_type_count; ++t) {
             key_counts_[t] = get_u32(h + 104 + 8 * t);
             key_bytes_[t] = get_u32(h + 108 + 8 * t);
@@ -512,12 +538,26 @@ private:
         if (indexed_end_ > capture_.size || (block_count == 0) != (packets_ == 0)) bad("sizes do not agree");
         if (postings_bytes_ > file_size_ || at > file_size_ || file_size_ - at != postings_bytes_)
             bad("sections do not add up to the file's size");
-        std::string raw = read(index_header_bytes, std::uint64_t{block_count} * index_block_entry_bytes, "block table");
-        if (static_cast<std::uint32_t>(index_checksum(raw)) != block_sum) bad("block table checksum mismatch");
-        const auto* p = reinterpret_cast<const std::uint8_t*>(raw.data());
+        std::string sums = read(index_header_bytes + std::uint64_t{block_count} * index_block_entry_bytes, 4 * chunks,
+                                "block table checksums");
+        if (static_cast<std::uint32_t>(index_checksum(sums)) != block_sum) bad("block table checksum mismatch");
+        chunk_sums_.resize(static_cast<std::size_t>(chunks));
+        for (std::size_t c = 0; c < chunks; ++c)
+            chunk_sums_[c] = get_u32(reinterpret_cast<const std::uint8_t*>(sums.data()) + 4 * c);
         blocks_.resize(block_count);
-        std::uint64_t total = 0;
-        for (std::uint32_t i = 0; i < block_count; ++i, p += index_block_entry_bytes) {
+        chunk_loaded_.assign(static_cast<std::size_t>(chunks), false);
+    }
+
+    void load_chunk(std::size_t c) {
+        using detail::get_u32;
+        using detail::get_u64;
+        const std::size_t first = c * index_block_chunk;
+        const std::size_t n = std::min(index_block_chunk, blocks_.size() - first);
+        std::string raw = read(index_header_bytes + std::uint64_t{first} * index_block_entry_bytes,
+                               std::uint64_t{n} * index_block_entry_bytes, "block table");
+        if (static_cast<std::uint32_t>(index_checksum(raw)) != chunk_sums_[c]) bad("block table checksum mismatch");
+        const auto* p = reinterpret_cast<const std::uint8_t*>(raw.data());
+        for (std::size_t i = first; i < first + n; ++i, p += index_block_entry_bytes) {
             index_block& b = blocks_[i];
             b.offset = get_u64(p);
             b.min_sec = get_u32(p + 8);
@@ -525,11 +565,16 @@ private:
             b.max_sec = get_u32(p + 16);
             b.max_frac = get_u32(p + 20);
             b.packets = get_u32(p + 24);
-            const std::uint64_t floor = i == 0 ? 24 : blocks_[i - 1].offset + 16;
+            const std::uint64_t floor = i == 0 ? 24 : i > first ? blocks_[i - 1].offset + 16 : 24;
             if (b.offset < floor || b.offset + 16 > indexed_end_ || b.packets == 0) bad("block table out of order");
-            total += b.packets;
         }
-        if (total != packets_) bad("block table does not add up to the packets");
+        chunk_loaded_[c] = true;
+        // Against the chunks on either side, when they are read.
+        if (c > 0 && chunk_loaded_[c - 1] && blocks_[first - 1].offset + 16 > blocks_[first].offset)
+            bad("block table out of order");
+        if (c + 1 < chunk_loaded_.size() && chunk_loaded_[c + 1] &&
+            blocks_[first + n - 1].offset + 16 > blocks_[first + n].offset)
+            bad("block table out of order");
     }
 
     std::string path_;
@@ -544,6 +589,8 @@ private:
     std::uint64_t packets_ = 0;
     std::uint64_t indexed_end_ = 0;
     std::vector<index_block> blocks_;
+    std::vector<std::uint32_t> chunk_sums_;
+    std::vector<bool> chunk_loaded_;
     std::array<std::uint32_t, key_type_count> key_counts_{}, key_bytes_{}, key_sums_{};
     std::array<std::uint64_t, key_type_count> key_offset_{}, type_postings_{}, type_postings_offset_{};
     std::uint64_t postings_bytes_ = 0, postings_offset_ = 0;

@@ -229,7 +229,7 @@ inline index_expression analyse_index_expression(const std::string& expression) 
 /// Throws index_error when the sidecar is damaged.
 inline std::vector<std::uint32_t> candidate_blocks(index_reader& reader, const index_expression& e,
                                                    const time_window& window) {
-    const std::size_t n = reader.blocks().size();
+    const std::size_t n = reader.block_count();
     std::vector<std::uint8_t> keep(n, 1);
     std::vector<std::uint8_t> undecoded(n, 0);
     if (auto u = reader.find(make_number_key(key_type::klass, static_cast<std::uint32_t>(key_class::undecoded))))
@@ -251,7 +251,7 @@ inline std::vector<std::uint32_t> candidate_blocks(index_reader& reader, const i
     std::vector<std::uint32_t> out;
     for (std::size_t b = 0; b < n; ++b) {
         if (!keep[b]) continue;
-        const index_block& k = reader.blocks()[b];
+        const index_block& k = reader.block(b);
         timestamp lo{k.min_sec, k.min_frac * ns_per_frac}, hi{k.max_sec, k.max_frac * ns_per_frac};
         if (hi < window.since || !(lo < window.until)) continue;
         out.push_back(static_cast<std::uint32_t>(b));
@@ -292,7 +292,7 @@ inline index_answer ask_index(const std::string& path, const std::string& index_
             a.why = a.index_path + ": stale index: " + m;
             return a;
         }
-        a.blocks = reader.blocks().size();
+        a.blocks = reader.block_count();
         for (std::uint32_t b : candidate_blocks(reader, e, window)) {
             auto r = reader.block_range(b);
             a.candidate_bytes += r.second - r.first;
@@ -326,7 +326,7 @@ inline record describe_index(const std::string& path, record base = {}) {
                        name.substr(1, name.size() - 6);
     }
     base.set("packets", std::to_string(r.packets()));
-    base.set("blocks", std::to_string(r.blocks().size()));
+    base.set("blocks", std::to_string(r.block_count()));
     base.set("keys", std::to_string(r.key_count()));
     base.set("hosts", std::to_string(r.key_count(key_type::host4) + r.key_count(key_type::host6)));
     base.set("ports", std::to_string(r.key_count(key_type::port)));

@@ -128,14 +128,14 @@ void check_superset(const std::string& capture_path, const index_content& c, con
     INFO(capture_path << ": " << expression);
     REQUIRE(e.narrows);
     std::vector<std::uint32_t> cand = candidate_blocks(r, e, time_window{});
-    std::vector<bool> is_cand(r.blocks().size(), false);
+    std::vector<bool> is_cand(r.block_count(), false);
     for (auto b : cand) is_cand[b] = true;
     bpf_matcher m(vlan_wrap ? vlan_expression(expression) : expression, c.linktype);
     capture_reader reader(capture_path);
     packet_view p;
     std::size_t block = 0, matched = 0;
     while (reader.next(p)) {
-        while (block + 1 < r.blocks().size() && r.blocks()[block + 1].offset <= p.offset) ++block;
+        while (block + 1 < r.block_count() && r.block(block + 1).offset <= p.offset) ++block;
         if (m.matches(p)) {
             ++matched;
             INFO("packet at " << p.offset << " in block " << block);
@@ -156,7 +156,7 @@ TEST_CASE("index: a sidecar reads back as written") {
     index_reader r = index_reader::from_bytes(raw);
     CHECK(r.packets() == c.packets);
     CHECK(r.linktype() == 1);
-    CHECK(r.blocks().size() == c.blocks.size());
+    CHECK(r.block_count() == c.blocks.size());
     CHECK(r.capture().size == c.capture.size);
     CHECK(r.capture().edge_digest == c.capture.edge_digest);
     CHECK(r.key_count() == c.postings.size());
@@ -171,7 +171,7 @@ TEST_CASE("index: a sidecar reads back as written") {
     CHECK(side == d.path + "/.a.pcap.cidx");
     write_index(side, c);
     index_reader f(side);
-    CHECK(f.blocks().size() == c.blocks.size());
+    CHECK(f.block_count() == c.blocks.size());
     f.verify_all();
     CHECK(identity_mismatch(f.capture(), identify_capture(cap)).empty());
 }
@@ -213,7 +213,7 @@ TEST_CASE("index: candidate blocks hold every packet the program takes") {
     auto undecoded = r.find(make_number_key(key_type::klass, static_cast<std::uint32_t>(key_class::undecoded)));
     REQUIRE(undecoded);
     CHECK(candidate_blocks(r, analyse_index_expression("host 10.9.9.9"), time_window{}) == r.postings(*undecoded));
-    CHECK(r.postings(*undecoded).size() < r.blocks().size() / 4);
+    CHECK(r.postings(*undecoded).size() < r.block_count() / 4);
 }
 
 TEST_CASE("index: the corpus's classic pcap files agree with libpcap") {
