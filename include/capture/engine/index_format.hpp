@@ -24,6 +24,7 @@
 #include "capture/sys/fd.hpp"
 
 #include <openssl/evp.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -389,6 +390,23 @@ public:
     }
     /// Keys of one type.
     std::uint32_t key_count(key_type t) const noexcept { return key_counts_[static_cast<std::size_t>(t)]; }
+
+    /// Asks the kernel for the chunks of the block table that hold blocks
+    /// (ascending) and the block after each, all at once, so that a cold
+    /// disk reads them together. Throws nothing.
+    void prefetch_blocks(const std::vector<std::uint32_t>& blocks) const noexcept {
+        if (in_memory_) return;
+        std::size_t last = SIZE_MAX;
+        for (std::uint32_t b : blocks) {
+            for (std::size_t c : {b / index_block_chunk, (b + 1) / index_block_chunk}) {
+                if (c == last || c >= chunk_loaded_.size() || chunk_loaded_[c]) continue;
+                last = c;
+                const std::uint64_t off = index_header_bytes + std::uint64_t{c} * index_block_chunk * index_block_entry_bytes;
+                ::posix_fadvise(fd_.get(), static_cast<off_t>(off), index_block_chunk * index_block_entry_bytes,
+                                POSIX_FADV_WILLNEED);
+            }
+        }
+    }
 
     /// The byte range [begin, end) of block b in the capture.
     std::pair<std::uint64_t, std::uint64_t> block_range(std::size_t b) {

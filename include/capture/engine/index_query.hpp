@@ -16,6 +16,8 @@
 #include "capture/engine/time_window.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -245,16 +247,19 @@ inline std::vector<std::uint32_t> candidate_blocks(index_reader& reader, const i
         }
         for (std::size_t b = 0; b < n; ++b) keep[b] &= any[b];
     }
+    std::vector<std::uint32_t> kept;
+    for (std::size_t b = 0; b < n; ++b)
+        if (keep[b]) kept.push_back(static_cast<std::uint32_t>(b));
+    reader.prefetch_blocks(kept);
     const std::uint64_t per_sec = reader.frac_per_sec();
     const std::uint32_t ns_per_frac = per_sec == 1000000 ? 1000 : 1;
     (void)per_sec;
     std::vector<std::uint32_t> out;
-    for (std::size_t b = 0; b < n; ++b) {
-        if (!keep[b]) continue;
+    for (std::uint32_t b : kept) {
         const index_block& k = reader.block(b);
         timestamp lo{k.min_sec, k.min_frac * ns_per_frac}, hi{k.max_sec, k.max_frac * ns_per_frac};
         if (hi < window.since || !(lo < window.until)) continue;
-        out.push_back(static_cast<std::uint32_t>(b));
+        out.push_back(b);
     }
     return out;
 }
@@ -301,6 +306,14 @@ inline index_answer ask_index(const std::string& path, const std::string& index_
             else a.ranges.push_back(r);
         }
         a.status = index_answer::state::used;
+        // The candidate ranges asked of the disk now, for every file of the
+        // window at once: a cold archive is read at the depth of its queue.
+        if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK); fd >= 0) {
+            for (const auto& r : a.ranges)
+                ::posix_fadvise(fd, static_cast<off_t>(r.first), static_cast<off_t>(r.second - r.first),
+                                POSIX_FADV_WILLNEED);
+            ::close(fd);
+        }
     } catch (const std::exception& x) {
         a.status = index_answer::state::corrupt;
         a.ranges.clear();
