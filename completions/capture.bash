@@ -1,5 +1,5 @@
 # bash completion for capture: cap-info cap-hash cap-start cap-ls cap-stop
-# cap-pull cap-merge.                                  -*- shell-script -*-
+# cap-pull cap-merge cap-index.                                -*- shell-script -*-
 #
 # One function serves every tool. The options are asked of the tool itself
 # (its hidden --list-options gives every spelling it accepts; its --help says
@@ -304,7 +304,7 @@ _capture() {
     fi
 
     case $tool in
-    cap-info | cap-merge) _capture_files capture ;;
+    cap-info | cap-merge | cap-index) _capture_files capture ;;
     cap-hash)
         # --check reads sha256sum manifests and sidecar files, not captures.
         if [[ $checking == true ]]; then _capture_files any; else _capture_files capture; fi
@@ -321,4 +321,4 @@ _capture() {
     esac
 }
 
-complete -F _capture cap-info cap-hash cap-start cap-ls cap-stop cap-pull cap-merge
+complete -F _capture cap-info cap-hash cap-start cap-ls cap-stop cap-pull cap-merge cap-index

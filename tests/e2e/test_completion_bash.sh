@@ -132,7 +132,7 @@ stub2=$WORK/stub2
 
 # Every tool is registered to the one function.
 for mode in "${modes[@]}"; do
-  for t in cap-info cap-hash cap-start cap-ls cap-stop cap-pull cap-merge; do
+  for t in cap-info cap-hash cap-start cap-ls cap-stop cap-pull cap-merge cap-index; do
     out=$(bash --norc --noprofile -c '[[ $1 == helpers ]] && source /usr/share/bash-completion/bash_completion
       source "$2"; complete -p "$3"' _ "$mode" "$script" "$t" 2>&1)
     check_eq "[$mode] $t is completed by _capture" "complete -F _capture $t" "$out"

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 budget=${1:-90}
-declare -A weight=([fuzz_capture_reader]=35 [fuzz_record]=15 [fuzz_config]=15 [fuzz_checksum_line]=15 [fuzz_time_arg]=10)
+declare -A weight=([fuzz_capture_reader]=35 [fuzz_record]=15 [fuzz_config]=15 [fuzz_checksum_line]=15 [fuzz_time_arg]=10 [fuzz_index_reader]=15)
 command -v clang++ >/dev/null || { echo "SKIP: fuzzing needs clang++"; exit 0; }
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCAPTURE_FUZZ=ON \
   -DCAPTURE_BUILD_TESTS=OFF -DCAPTURE_BUILD_BENCH=OFF -DCAPTURE_HARDENING=OFF >/dev/null

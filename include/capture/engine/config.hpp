@@ -46,6 +46,7 @@ struct settings {
     std::string config_file;           ///< the file read, empty when none
     std::string dir;                   ///< the capture directory
     std::vector<std::string> archives; ///< archive directories for pulls
+    std::string index_dir;             ///< where capture indexes live; empty: beside each capture (cap-index(5))
     std::string algo = "sha256";       ///< default digest for cap-hash
     bool sidecar = false;              ///< cap-hash writes FILE.ALGO by default
     audit_settings audit;              ///< syslog
@@ -173,6 +174,7 @@ inline boost::program_options::options_description config_file_keys() {
     keys.add_options()
         ("dir", po::value<std::string>(), "capture directory")
         ("archive", po::value<std::vector<std::string>>()->composing(), "archive directory (repeatable)")
+        ("index-dir", po::value<std::string>(), "directory of capture indexes (for read-only archives)")
         ("algo", po::value<std::string>(), "default digest for cap-hash")
         ("sidecar", po::value<bool>(), "cap-hash writes sidecar files by default")
         ("syslog", po::value<std::string>(), "syslog facility, or off")
@@ -355,6 +357,7 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     s.config_file = name;
     if (vm.count("dir")) s.dir = value_of("dir");
     if (vm.count("archive")) s.archives = vm["archive"].as<std::vector<std::string>>();
+    if (vm.count("index-dir")) s.index_dir = value_of("index-dir");
     if (vm.count("algo")) s.algo = value_of("algo");
     if (vm.count("sidecar")) s.sidecar = vm["sidecar"].as<bool>();
     checked("syslog", [&](const std::string& v) { detail::apply_syslog_value(s.audit, v); });

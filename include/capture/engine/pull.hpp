@@ -79,6 +79,7 @@ struct pull_result {
     std::uint64_t packets = 0;               ///< packets written
     std::uint64_t bytes_read = 0;            ///< bytes walked
     std::vector<std::string> failures;       ///< "PATH: why" for files that broke or could not be filtered
+    std::vector<std::string> notes;          ///< "PATH: why" for indexes found wrong (their files were scanned)
     bool interrupted = false;                ///< the stop flag ended it early
     timestamp complete_until{time_max, 0};   ///< when interrupted: every match before this is in the output
     std::optional<timestamp> first;          ///< the first packet written
@@ -151,6 +152,7 @@ struct filtered_file {
     std::vector<interface_info> interfaces;
     std::vector<std::uint32_t> iface_map;  // file interface -> output interface
     std::string failure;
+    std::string note;                      // its index did not hold: scanned instead
     bool complete = false;                 // walked to its end
     bool started = false;                  // the walk began
     bool cut = false;                      // the file was cut short under the walk (fd.hpp)
@@ -293,6 +295,92 @@ inline constexpr std::uint64_t min_segment_bytes = std::uint64_t{4} << 20;
 // Chains a worker keeps in flight, files and segments together.
 inline constexpr std::size_t chains_per_worker = 8;
 
+// ---- files read through their index ----
+//
+// Only the candidate ranges are walked, each from a record boundary the
+// index recorded to the next; their pages are asked for all at once, so a
+// cold disk reads them in parallel and nothing else. Whatever does not fit
+// (a record that is not whole, a range that does not end on a record, a
+// file that is not the plain pcap it was) means the index does not speak
+// for the file: false, and the caller scans it instead.
+inline bool filter_ranges(const planned_file& pf, const pull_request& req, matcher_set& matchers, filtered_file& out,
+                          pull_progress& progress, const std::atomic<bool>& stop, std::string& why) {
+    out.map = mapped_file(pf.file.path);
+    plain_pcap h;
+    if (!plain_pcap_header(out.map, h) || out.map.size() != pf.file.size) {
+        why = "the file is not what its index describes";
+        return false;
+    }
+    out.interfaces = {interface_info{h.linktype, h.snaplen, h.ts_digits, {}}};
+    const bpf_matcher* m;
+    try {
+        m = &matchers.get(h.linktype, h.snaplen);
+    } catch (const expression_error& e) {
+        throw error(pf.file.path + ": interface 0 (link type " + std::to_string(h.linktype) + "): " + e.what());
+    }
+    out.started = true;
+    const std::uint8_t* d = out.map.data();
+    const std::uint64_t size = out.map.size();
+    static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    ::madvise(const_cast<std::uint8_t*>(d), size, MADV_RANDOM);
+    for (const auto& r : pf.ranges) {
+        if (r.first >= r.second || r.second > size) {
+            why = "its index names bytes past the file's end";
+            return false;
+        }
+        const std::uint64_t from = r.first & ~(page - 1);
+        ::madvise(const_cast<std::uint8_t*>(d) + from, r.second - from, MADV_WILLNEED);
+    }
+    const time_window& w = req.window;
+    std::uint64_t packets = 0;
+    for (const auto& r : pf.ranges) {
+        std::uint64_t pos = r.first;
+        while (pos < r.second) {
+            if (r.second - pos < 16) {
+                why = "its index cuts a record";
+                return false;
+            }
+            const std::uint8_t* rec = d + pos;
+            const std::uint32_t sec = load32<false>(rec), frac = load32<false>(rec + 4);
+            const std::uint32_t caplen = load32<false>(rec + 8), origlen = load32<false>(rec + 12);
+            if (!h.header_ok(frac, caplen, origlen) || caplen > r.second - pos - 16) {
+                why = "its index does not fall on the file's records";
+                return false;
+            }
+            packet_view p;
+            p.ts = timestamp{sec, frac * h.ns_per_frac};
+            p.caplen = caplen;
+            p.origlen = origlen;
+            p.data = rec + 16;
+            out.read_until = p.ts;
+            pos += 16 + caplen;
+            if ((++packets & 4095) == 0) {
+                progress.packet_time.store(p.ts.sec, std::memory_order_relaxed);
+                if (stop.load(std::memory_order_relaxed)) return true;
+            }
+            if (!w.contains(p.ts) || !m->matches(p)) continue;
+            std::uint64_t where = static_cast<std::uint64_t>(p.data - d);
+            if (out.budget && out.budget->fetch_sub(caplen, std::memory_order_relaxed) >= caplen) {
+                where = out.copies.size() | copied_bit;
+                out.copies.insert(out.copies.end(), p.data, p.data + caplen);
+            } else if (out.budget) {
+                out.budget->fetch_add(caplen, std::memory_order_relaxed);
+            }
+            out.matches.push_back(pull_match{p.ts.sec, p.ts.nsec, caplen, origlen, 0, where});
+        }
+        progress.bytes_read.fetch_add(r.second - r.first, std::memory_order_relaxed);
+    }
+    // Cut short under the walk: what it read past the new end was zeros.
+    if (out.map.length_now() < size) {
+        why = out.map.cut_short_text();
+        out.cut = true;
+        return false;
+    }
+    out.complete = true;
+    progress.files_done.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
 // Filters files [first, first + count) of the plan into out[0 .. count),
 // plain pcap files interleaved (in segments when they are too few), the
 // others (and any a record sends back) through filter_file.
@@ -323,9 +411,30 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
     std::vector<std::size_t> generic;
     std::vector<bool> redo(count, false);
     if (stop.load(std::memory_order_relaxed)) return;
+    std::vector<std::string> index_notes(count);
+    for (std::size_t k = 0; k < count; ++k) {
+        const planned_file& pf = plan.files[first + k];
+        if (!pf.indexed) continue;
+        std::string why;
+        bool held;
+        try {
+            held = filter_ranges(pf, req, matchers, *out[k], progress, stop, why);
+        } catch (const std::exception& e) {
+            held = false;
+            why = e.what();
+        }
+        if (held) continue;
+        auto fresh = std::make_unique<filtered_file>();
+        fresh->index = out[k]->index;
+        fresh->budget = out[k]->budget;
+        out[k] = std::move(fresh);
+        index_notes[k] = pf.file.path + ": " + why + "; scanned it";
+        generic.push_back(k);
+    }
     for (std::size_t k = 0; k < count; ++k) {
         filtered_file& f = *out[k];
         const planned_file& pf = plan.files[first + k];
+        if (pf.indexed) continue;
         plain_pcap h;
         try {
             f.map = mapped_file(pf.file.path);
@@ -521,6 +630,7 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
     generic.erase(std::unique(generic.begin(), generic.end()), generic.end());
     for (std::size_t k : generic) {
         filter_file(plan.files[first + k], req, matchers, *out[k], progress, stop);
+        out[k]->note = index_notes[k];
         // Cut short under the reader: once more, as the file is now.
         if (out[k]->cut && cut[k].empty()) {
             cut[k] = cut_note(*out[k]);
@@ -700,6 +810,7 @@ inline pull_result run_pull(const pull_plan& plan, const pull_request& req, capt
                 for (std::size_t k = 0; k < count; ++k) {
                     detail::filtered_file& ff = *(*files)[k];
                     if (!ff.failure.empty()) result.failures.push_back(ff.failure);
+                    if (!ff.note.empty()) result.notes.push_back(ff.note);
                     if (!ff.complete) unfinished.push_back(ff.started ? ff.read_until : lower[first + k]);
                 }
                 if (write_failure) return;

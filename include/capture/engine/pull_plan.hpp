@@ -5,6 +5,7 @@
 #pragma once
 
 #include "capture/engine/archive.hpp"
+#include "capture/engine/index_query.hpp"
 #include "capture/engine/time_window.hpp"
 #include "capture/pcap/capture_reader.hpp"
 #include "capture/pcap/capture_writer.hpp"
@@ -27,12 +28,18 @@ struct pull_request {
     std::string expression;                 ///< the BPF expression as compiled (after --vlan)
     unsigned jobs = 1;                      ///< files filtered at once
     std::optional<output_format> format;    ///< forced output format; default: pcap for one link type
+    bool use_index = true;                  ///< read only the candidate blocks of files with a fresh index
+    std::string index_dir;                  ///< where indexes are, when not beside the captures
+    std::string index_expression;           ///< the expression the index is asked about (before --vlan)
 };
 
 /// A selected file whose header could be read.
 struct planned_file {
     archive_file file;                      ///< where it is and what time it covers
     std::vector<interface_info> interfaces; ///< the interfaces that lead it
+    bool indexed = false;                   ///< read through its index: only ranges
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  ///< the candidate byte ranges, when indexed
+    std::string read_why;                   ///< how it is read, and why ("index: 3 of 4096 blocks", "scan: no index")
 };
 
 /// What a pull will read and how it will write.
@@ -45,7 +52,54 @@ struct pull_plan {
     bool nanoseconds = false;               ///< some file has finer than microsecond times
     std::uint64_t bytes = 0;                ///< bytes of the selected files
     output_format format = output_format::pcap;  ///< what the output will be
+    index_expression index;                 ///< how the index sees the expression
+    std::size_t indexed_files = 0;          ///< files read through their index
+    std::uint64_t indexed_bytes = 0;        ///< the bytes of their candidate blocks
+    std::vector<std::string> index_notes;   ///< stale, corrupt or missing indexes: warnings, then a scan
 };
+
+/// Asks the index of each file of plan (see index_query.hpp) and marks those
+/// it narrows. Throws only std::bad_alloc.
+inline void plan_index_reads(pull_plan& plan, const pull_request& req) {
+    if (!req.use_index) {
+        for (auto& f : plan.files) f.read_why = "scan: --no-index";
+        return;
+    }
+    plan.index = analyse_index_expression(req.index_expression);
+    if (!plan.index.narrows) {
+        for (auto& f : plan.files) f.read_why = "scan: " + plan.index.why;
+        return;
+    }
+    std::vector<std::size_t> missing;
+    for (std::size_t i = 0; i < plan.files.size(); ++i) {
+        planned_file& f = plan.files[i];
+        index_answer a = ask_index(f.file.path, req.index_dir, plan.index, req.window);
+        switch (a.status) {
+            case index_answer::state::used:
+                f.indexed = true;
+                f.ranges = std::move(a.ranges);
+                f.read_why = "index: " + std::to_string(a.candidates) + " of " + std::to_string(a.blocks) + " blocks";
+                ++plan.indexed_files;
+                plan.indexed_bytes += a.candidate_bytes;
+                break;
+            case index_answer::state::missing:
+                f.read_why = "scan: no index";
+                if (!a.why.empty()) f.read_why += " (" + a.why + ")";
+                missing.push_back(i);
+                break;
+            case index_answer::state::stale:
+            case index_answer::state::corrupt:
+                f.read_why = "scan: " + a.why;
+                plan.index_notes.push_back(a.why + "; scanning " + f.file.path);
+                break;
+        }
+    }
+    // An archive that is indexed but for a few files: those are news. One
+    // that nobody indexed is scanned without a word per file.
+    if (plan.indexed_files || !plan.index_notes.empty())
+        for (std::size_t i : missing)
+            plan.index_notes.push_back(plan.files[i].file.path + ": no index (cap-index); scanning it");
+}
 
 /// Finds the archive's files, selects those the window needs and, when
 /// read_headers, reads their headers (no packets) for the link types,
@@ -79,6 +133,7 @@ inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
         plan.bytes += pf.file.size;
         plan.files.push_back(std::move(pf));
     }
+    plan_index_reads(plan, req);
     plan.format = plan.linktypes.size() > 1 ? output_format::pcapng : output_format::pcap;
     if (req.format) {
         if (*req.format == output_format::pcap && plan.linktypes.size() > 1)

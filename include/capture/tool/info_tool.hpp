@@ -3,12 +3,14 @@
 #pragma once
 
 #include "capture/engine/cli.hpp"
+#include "capture/engine/index_query.hpp"
 #include "capture/engine/info.hpp"
 #include "capture/text/links.hpp"
 #include "capture/sys/parallel.hpp"
 
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace capture {
@@ -19,6 +21,7 @@ inline int run_info(cli::context& ctx) {
     struct item {
         record rec;
         capture_summary summary;
+        std::optional<record> index;  // a capture index (cap-index(5)), described
         std::string failure;  // the file could not be read at all
     };
     bool failed = false;
@@ -34,7 +37,8 @@ inline int run_info(cli::context& ctx) {
                 return;
             }
             try {
-                it->summary = summarize_capture(*path);
+                if (is_index_name(file_name_of(*path))) it->index = describe_index(*path, it->rec);
+                else it->summary = summarize_capture(*path);
             } catch (const std::exception& e) {
                 it->failure = e.what();
             }
@@ -43,6 +47,21 @@ inline int run_info(cli::context& ctx) {
             if (!it->failure.empty()) {
                 ctx.warn(it->failure);
                 failed = true;
+                return;
+            }
+            if (it->index) {
+                if (ctx.output == output_mode::human) {
+                    if (!first_block) *ctx.out << '\n';
+                    const record& x = *it->index;
+                    *ctx.out << "Index: " << x.get("file") << '\n';
+                    for (const char* k : {"capture", "fresh", "why", "packets", "blocks", "keys", "hosts", "ports",
+                                          "bytes", "capture_bytes", "ratio", "linktype", "block_bytes"})
+                        if (x.has(k)) *ctx.out << "  " << k << ": " << x.get(k) << '\n';
+                    first_block = false;
+                } else {
+                    write_record(*ctx.out, *it->index, ctx.output);
+                }
+                ctx.out->flush();
                 return;
             }
             if (!it->summary.error.empty()) {

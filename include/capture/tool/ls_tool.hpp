@@ -66,6 +66,8 @@ inline std::string human_line(const listed_capture& c) {
         line += "]";
     } else if (c.rec.get("kind") == "pull" && c.rec.has("progress")) {
         line += " [pull at " + c.rec.get("progress") + "]";
+    } else if (c.rec.get("kind") == "index" && c.rec.has("progress")) {
+        line += " [index: " + c.rec.get("progress") + "]";
     }
     if (c.stale) line += " [stale]";
     return line;
@@ -149,7 +151,8 @@ inline void write_verbose_block(std::ostream& out, const listed_capture& c,
         << "Interface: " << r.get("iface") << '\n'
         << "Packets: " << r.get("packets", "0") << '\n'
         << "Dropped: " << r.get("drops", "0") << '\n';
-    if (r.get("kind") == "pull") out << "Progress: " << r.get("progress", "-") << '\n';
+    if (r.get("kind") == "pull" || r.get("kind") == "index") out << "Progress: " << r.get("progress", "-") << '\n';
+    if (r.get("kind") == "index") out << "Behind: " << r.get("behind", "0") << " files (" << r.get("behind_bytes", "0") << " bytes)\n";
     if (r.has("limit")) out << "Limit: " << r.get("limit") << '\n';
     if (r.has("reason")) out << "Reason: " << r.get("reason") << '\n';
     write_links_human(out, links);

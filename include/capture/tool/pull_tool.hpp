@@ -72,7 +72,10 @@ inline void declare_pull_options(cli::tool& tool) {
          "pcap or pcapng (default: pcap, or pcapng when the files have several link types)")
         ("vlan", "match the expression in 802.1Q-tagged frames too (default: the 'vlan' configuration key)")
         ("no-vlan", "match untagged frames only, whatever the configuration says")
-        ("dry-run,n", "say which files would be read, and how long it would take; read no packets");
+        ("no-index", "scan every file, even those with a fresh index (see cap-index(1))")
+        ("index-dir", po::value<std::string>()->value_name("DIR"),
+         "look for indexes under DIR, not beside the captures (default: the 'index-dir' configuration key)")
+        ("dry-run,n", "say which files would be read, how (index or scan, and why), and how long it would take; read no packets");
 }
 
 /// Turns "--since -2h" into "--since=-2h" (and the same for --until), so
@@ -225,6 +228,9 @@ inline pull_request pull_request_from(const cli::context& ctx, std::string& expr
         else throw usage_error("--format: '" + f + "' is not pcap or pcapng");
     }
     req.jobs = cli::jobs(ctx);
+    req.use_index = !vm.count("no-index");
+    req.index_dir = vm.count("index-dir") ? vm["index-dir"].as<std::string>() : ctx.config.index_dir;
+    req.index_expression = expression_given;
     return req;
 }
 
@@ -246,6 +252,7 @@ inline void check_expression(const std::string& expression, const std::vector<st
 inline int run_dry_run(cli::context& ctx, const pull_request& req) {
     pull_plan plan = plan_pull(req, false);
     for (const auto& p : plan.problems) ctx.warn(p);
+    for (const auto& p : plan.index_notes) ctx.warn(p);
     const time_window& w = req.window;
     auto gaps = coverage_gaps([&] {
         std::vector<archive_file> v;
@@ -255,7 +262,10 @@ inline int run_dry_run(cli::context& ctx, const pull_request& req) {
     double rate = measured_scan_rate(ctx.config.dir);
     bool measured = rate > 0;
     if (!measured) rate = 400.0 * 1048576 * std::max(1u, std::min<unsigned>(req.jobs, available_cores()));
-    double estimate = static_cast<double>(plan.bytes) / rate;
+    std::uint64_t scanned = 0;
+    for (const auto& f : plan.files)
+        if (!f.indexed) scanned += f.file.size;
+    double estimate = static_cast<double>(scanned + plan.indexed_bytes) / rate;
     std::int64_t span_from = 0, span_to = 0;
     if (!plan.files.empty()) {
         span_from = plan.files.front().file.start;
@@ -266,12 +276,14 @@ inline int run_dry_run(cli::context& ctx, const pull_request& req) {
     for (const auto& f : plan.files) {
         if (human) {
             *ctx.out << f.file.path << "  " << format_bytes_human(f.file.size) << "  " << format_iso8601(f.file.start)
-                     << '\n';
+                     << "  " << f.read_why << '\n';
         } else {
             record r{{"kind", "file"}, {"file", f.file.path}};
             r.set("bytes", std::to_string(f.file.size));
             r.set("start", format_iso8601(f.file.start));
             r.set("layout", std::string(layout_name(f.file.layout)));
+            r.set("read", f.indexed ? "index" : "scan");
+            r.set("why", f.read_why);
             write_record(*ctx.out, r, ctx.output);
         }
     }
@@ -279,6 +291,17 @@ inline int run_dry_run(cli::context& ctx, const pull_request& req) {
     summary.push_back("files: " + std::to_string(plan.files.size()) + " of " + std::to_string(plan.scan.files.size()) +
                       " in the archive (" + std::to_string(plan.scan.opened) + " opened to read their first packet)");
     summary.push_back("bytes: " + std::to_string(plan.bytes) + " (" + format_bytes_human(plan.bytes) + ")");
+    if (!req.use_index)
+        summary.push_back("path: scan (--no-index)");
+    else if (!plan.index.narrows)
+        summary.push_back("path: scan (" + plan.index.why + ")");
+    else if (plan.indexed_files == 0)
+        summary.push_back("path: scan (no file of the window has a fresh index)");
+    else
+        summary.push_back(std::string("path: ") + (plan.indexed_files == plan.files.size() ? "index" : "index and scan") +
+                          " (" + std::to_string(plan.indexed_files) + " of " + std::to_string(plan.files.size()) +
+                          " files through their index, " + format_bytes_human(plan.indexed_bytes) +
+                          " of candidate blocks; " + format_bytes_human(scanned) + " scanned)");
     if (!plan.files.empty())
         summary.push_back("span: " + format_iso8601(span_from) + " to " + format_iso8601(span_to));
     for (const auto& g : gaps)
@@ -324,6 +347,7 @@ inline int run_pull_tool(cli::context& ctx) {
         throw usage_error("the files of the window have several link types: pcap on standard output cannot hold "
                           "them; use -F pcapng");
     for (const auto& p : plan.problems) ctx.warn(p);
+    for (const auto& p : plan.index_notes) ctx.warn(p);
 
     writer_options options;
     options.format = plan.format;
@@ -449,6 +473,7 @@ inline int run_pull_tool(cli::context& ctx) {
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
     for (const auto& f : result.failures) ctx.warn(f);
+    for (const auto& f : result.notes) ctx.warn(f);
 
     std::size_t problems = plan.problems.size() + result.failures.size();
     const pull_outcome outcome = pull_outcome_of(!failure.empty(), kept.has_value(), result.interrupted, problems,
@@ -465,11 +490,13 @@ inline int run_pull_tool(cli::context& ctx) {
     rec.set("format", pcapng ? "pcapng" : plan.nanoseconds ? "pcap-ns" : "pcap");
     rec.set("files_done", std::to_string(progress.files_done.load()));
     rec.set("read_bytes", std::to_string(progress.bytes_read.load()));  // also when it failed part way
+    if (plan.indexed_files) rec.set("indexed_files", std::to_string(plan.indexed_files - result.notes.size()));
     rec.erase("eta");
     // Even a pull of a few milliseconds measures the rate (the dry run's
     // estimate had none after a small pull); its fixed costs make it low,
-    // which errs on the side of a longer estimate.
-    if (seconds > 0 && result.bytes_read > 0 && !result.interrupted)
+    // which errs on the side of a longer estimate. A pull through indexes
+    // reads few bytes: no scan rate to measure.
+    if (seconds > 0 && result.bytes_read > 0 && !result.interrupted && plan.indexed_files == 0)
         rec.set("scan_rate", std::to_string(static_cast<std::uint64_t>(static_cast<double>(result.bytes_read) / seconds)));
     if (result.interrupted)
         rec.set("progress", "interrupted: complete up to " +

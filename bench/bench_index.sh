@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Indexed pulls against the scan and tcpdump on one synthetic archive, in
+# the same run: a rare-host pull over the whole archive (the host of
+# interest in --hoi-fraction of the packets) through the index, by a scan
+# (cap-pull --no-index) and by tcpdump -V, each cold (page cache dropped
+# before every run, when the machine lets us) and warm; a 5-tuple pull over
+# a one-hour window; cap-index's build rate on one core (warm); the index's
+# size against the archive's. Every pull is checked against the others
+# before anything is timed. The targets of issue 15 are checked at the end
+# (exit 1 when one is missed). Cold runs drop the page cache, then run each
+# tool's --version so that only the archive (and its indexes) is cold.
+#
+# Usage: bash bench/bench_index.sh [BUILD_DIR]    (default: build, or $CAPTURE_BIN)
+# Environment: BENCH_GIB (16: the archive's size), BENCH_SIZE (256M, per file),
+#              BENCH_RUNS (3), BENCH_HOI (0.0005: the rare host's share of packets),
+#              BENCH_RATE (2000 packets/s: about 3 h for 16 GiB), BENCH_DIR (where
+#              the archive is made; default a temporary directory, removed at exit).
+name=bench_index
+source "$(dirname "$0")/lib.sh"
+gib=${BENCH_GIB:-16}
+size=${BENCH_SIZE:-256M}
+hoi=${BENCH_HOI:-0.0005}
+rate=${BENCH_RATE:-2000}
+cap_pull=$(tool cap-pull)
+cap_index=$(tool cap-index)
+command -v tcpdump >/dev/null || die "needs tcpdump"
+export TZ=UTC
+zroot=()
+[ "$(id -u)" = 0 ] && zroot=(-Z root)
+arch=${BENCH_DIR:-$work}/archive
+trap 'rm -rf "$work" "$arch"' EXIT
+
+size_bytes=$(numfmt --from=iec "$size")
+files=$(( (gib * 1073741824 + size_bytes - 1) / size_bytes ))
+echo "making $files files of $size ($gib GiB) ..." >&2
+make_archive "$arch" "$files" "$size" --hoi-fraction "$hoi" --rate "$rate" --vlan-fraction 0.05
+mapfile -t inputs < <(find "$arch" -maxdepth 1 -type f -name 'daemonlogger.*' | sort)
+printf '%s\n' "${inputs[@]}" >"$work/list"
+total=$(cat "${inputs[@]}" | wc -c)
+
+can_drop=no
+if [ -w /proc/sys/vm/drop_caches ] && sync && echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then can_drop=yes; fi
+# The archive cold, the tools themselves warm (on a sensor they are in the cache).
+drop() {
+  [ "$can_drop" = yes ] && sync && echo 3 >/proc/sys/vm/drop_caches
+  "$cap_pull" --version >/dev/null
+  tcpdump --version >/dev/null 2>&1 || true
+}
+
+# Build rate: one core, warm, sidecars removed before each run.
+warm "${inputs[@]}"
+build=()
+for _ in $(seq "$runs"); do
+  rm -f "$arch"/.*.cidx
+  build+=("$(seconds "$cap_index" --no-syslog -j1 -r "$arch")")
+done
+index_bytes=$(cat "$arch"/.*.cidx | wc -c)
+
+rare="host 10.0.0.7"
+# A 5-tuple of the host of interest, and a one-hour window in the middle of the archive.
+t0=$(tcpdump -tt -nn -c1 -r "${inputs[0]}" 2>/dev/null | cut -d' ' -f1)
+t1=$(stat -c %Y "${inputs[-1]}")
+since=$(awk -v a="$t0" -v b="$t1" 'BEGIN { m = (a + b) / 2; printf "%.6f", m - 1800 }')
+until=$(awk -v s="$since" 'BEGIN { printf "%.6f", s + 3600 }')
+mid=${inputs[$(( ${#inputs[@]} / 2 ))]}
+flow=$(tcpdump -nn -r "$mid" -c 1 'tcp and src host 10.0.0.7' 2>/dev/null | awk '{print $3, $5}' | tr -d ':')
+read -r a b <<<"$flow"
+tuple="tcp and host ${a%.*} and port ${a##*.} and host ${b%.*} and port ${b##*.}"
+
+pull_index() { "$cap_pull" --no-syslog -a bench -e "$rare" -r "$arch" -w "$work/index.pcap"; }
+pull_scan() { "$cap_pull" --no-syslog --no-index -a bench -e "$rare" -r "$arch" -w "$work/scan.pcap"; }
+pull_tcpdump() { tcpdump "${zroot[@]}" -V "$work/list" -w "$work/tcpdump.pcap" "$rare" 2>/dev/null; }
+tuple_index() { "$cap_pull" --no-syslog -a bench -e "$tuple" -r "$arch" --since "@$since" --until "@$until" -w "$work/tuple.pcap"; }
+tuple_scan() { "$cap_pull" --no-syslog --no-index -a bench -e "$tuple" -r "$arch" --since "@$since" --until "@$until" -w "$work/tuple_scan.pcap"; }
+text() { tcpdump -tt -nn -xx -r "$1" 2>/dev/null; }
+
+# They must agree before they are timed.
+"$cap_pull" --no-syslog -n -a bench -e "$rare" -r "$arch" | grep -q '^# path: index (' || die "the rare-host pull would not use the index"
+pull_index >/dev/null
+pull_scan >/dev/null
+pull_tcpdump
+cmp -s "$work/index.pcap" "$work/scan.pcap" || die "index and scan disagree on '$rare'"
+cmp -s <(text "$work/index.pcap") <(text "$work/tcpdump.pcap") || die "cap-pull and tcpdump -V disagree on '$rare'"
+tuple_index >/dev/null
+tuple_scan >/dev/null
+cmp -s "$work/tuple.pcap" "$work/tuple_scan.pcap" || die "index and scan disagree on '$tuple'"
+hits=$(tcpdump -r "$work/index.pcap" 2>/dev/null | wc -l)
+tuple_hits=$(tcpdump -r "$work/tuple.pcap" 2>/dev/null | wc -l)
+read_index=$("$cap_pull" --no-syslog -a bench -e "$rare" -r "$arch" -w "$work/index.pcap" | tr '\t' '\n' | sed -n 's/^read_bytes=//p')
+
+cold_index=() cold_scan=() cold_tcpdump=() cold_tuple=()
+if [ "$can_drop" = yes ]; then
+  for _ in $(seq "$runs"); do
+    drop; cold_index+=("$(seconds pull_index)")
+    drop; cold_scan+=("$(seconds pull_scan)")
+    drop; cold_tcpdump+=("$(seconds pull_tcpdump)")
+    drop; cold_tuple+=("$(seconds tuple_index)")
+  done
+fi
+warm "${inputs[@]}"
+warm_index=() warm_scan=() warm_tcpdump=() warm_tuple=() warm_tuple_scan=()
+for _ in $(seq "$runs"); do
+  warm_index+=("$(seconds pull_index)")
+  warm_scan+=("$(seconds pull_scan)")
+  warm_tcpdump+=("$(seconds pull_tcpdump)")
+  warm_tuple+=("$(seconds tuple_index)")
+  warm_tuple_scan+=("$(seconds tuple_scan)")
+done
+med() { [ $# -gt 0 ] && median "$@" || echo 0; }
+
+awk -v n="${#inputs[@]}" -v bytes="$total" -v cpu="$(nproc)" -v rare="$rare" -v tuple="$tuple" -v hits="$hits" \
+    -v thits="$tuple_hits" -v hoi="$hoi" -v drop="$can_drop" -v ib="$index_bytes" -v readi="$read_index" \
+    -v b="$(med "${build[@]}")" -v br="${build[*]}" \
+    -v ci="$(med "${cold_index[@]}")" -v cir="${cold_index[*]}" -v cs="$(med "${cold_scan[@]}")" -v csr="${cold_scan[*]}" \
+    -v ct="$(med "${cold_tcpdump[@]}")" -v ctr="${cold_tcpdump[*]}" -v cu="$(med "${cold_tuple[@]}")" -v cur="${cold_tuple[*]}" \
+    -v wi="$(med "${warm_index[@]}")" -v wir="${warm_index[*]}" -v ws="$(med "${warm_scan[@]}")" -v wsr="${warm_scan[*]}" \
+    -v wt="$(med "${warm_tcpdump[@]}")" -v wtr="${warm_tcpdump[*]}" -v wu="$(med "${warm_tuple[@]}")" -v wur="${warm_tuple[*]}" \
+    -v wus="$(med "${warm_tuple_scan[@]}")" -v wusr="${warm_tuple_scan[*]}" 'BEGIN {
+  gib = bytes / 1073741824
+  printf "archive:             %d files, %.2f GiB; %d cores; host of interest in %.3f%% of packets\n", n, gib, cpu, 100 * hoi
+  printf "rare host:           \"%s\" keeps %d packets; through the index %.1f MiB read (%.2f%% of the archive)\n", rare, hits, readi / 1048576, 100 * readi / bytes
+  printf "5-tuple, 1 h window: \"%s\" keeps %d packets\n", tuple, thits
+  printf "index:               %.1f MiB, %.3f%% of the archive\n", ib / 1048576, 100 * ib / bytes
+  printf "build, 1 core, warm: median %.3f s (%s)  %.2f GB/s\n", b, br, bytes / b / 1e9
+  if (drop == "yes") {
+    printf "cold (page cache dropped before each run):\n"
+    printf "  index:        median %.3f s  (%s)\n", ci, cir
+    printf "  scan:         median %.3f s  (%s)  %.0f MiB/s  %.1fx the index\n", cs, csr, bytes / 1048576 / cs, cs / ci
+    printf "  tcpdump -V:   median %.3f s  (%s)  %.0f MiB/s  %.1fx the index\n", ct, ctr, bytes / 1048576 / ct, ct / ci
+    printf "  5-tuple 1 h:  median %.3f s  (%s)\n", cu, cur
+  } else {
+    printf "cold: not measured: /proc/sys/vm/drop_caches cannot be written here\n"
+  }
+  printf "warm:\n"
+  printf "  index:        median %.3f s  (%s)\n", wi, wir
+  printf "  scan:         median %.3f s  (%s)  %.0f MiB/s  %.1fx the index\n", ws, wsr, bytes / 1048576 / ws, ws / wi
+  printf "  tcpdump -V:   median %.3f s  (%s)  %.0f MiB/s  %.1fx the index\n", wt, wtr, bytes / 1048576 / wt, wt / wi
+  printf "  5-tuple 1 h:  median %.3f s  (%s); by a scan %.3f s (%s)\n", wu, wur, wus, wusr
+  bad = 0
+  if (drop == "yes") {
+    r = cs / ci; printf "target: rare host >= 50x the scan, cold:  %.1fx %s\n", r, (r >= 50 ? "ok" : "MISSED"); bad += (r < 50)
+  }
+  r = ws / wi; printf "target: rare host >= 10x the scan, warm:  %.1fx %s\n", r, (r >= 10 ? "ok" : "MISSED"); bad += (r < 10)
+  t = (drop == "yes" && cu > wu) ? cu : wu
+  printf "target: 5-tuple over 1 h < 1 s:            %.3f s %s\n", t, (t < 1 ? "ok" : "MISSED"); bad += (t >= 1)
+  r = bytes / b / 1e9; printf "target: build >= 1 GB/s per core (warm):  %.2f GB/s %s\n", r, (r >= 1 ? "ok" : "MISSED"); bad += (r < 1)
+  r = 100 * ib / bytes; printf "target: index <= 3%% of the archive:       %.3f%% %s\n", r, (r <= 3 ? "ok" : "MISSED"); bad += (r > 3)
+  exit (bad > 0)
+}'
