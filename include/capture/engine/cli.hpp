@@ -52,9 +52,10 @@ struct context {
     /// (a file name or a line of input may hold any byte).
     void warn(const std::string& message) const { *err << tool << ": " << terminal_safe(message) << '\n'; }
 
-    /// Writes one audit line; a failure to log is said on stderr, never lost.
+    /// Writes one audit line (syslog, and the audit-log); a failure to log is said on stderr, never lost.
     void log(std::string_view action, std::string_view outcome, const record& details = {}) const {
         if (auto failure = audit.log(action, outcome, details)) warn(*failure);
+        if (auto failure = audit.log_chained(action, outcome, details)) warn(*failure);
     }
 };
 
