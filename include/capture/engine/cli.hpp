@@ -43,6 +43,7 @@ struct context {
     output_mode output = output_mode::records;
     bool verbose = false;
     std::vector<std::string> operands; ///< the positional arguments
+    std::vector<std::string> command_line; ///< argv as given (for manifests)
     std::istream* in = &std::cin;
     std::ostream* out = &std::cout;
     std::ostream* err = &std::cerr;
@@ -163,6 +164,7 @@ public:
         std::optional<std::ostream> safe_out;
         context ctx;
         ctx.tool = name_;
+        ctx.command_line.assign(argv, argv + argc);
         int status;
         try {
             if (!parse(argc, argv, ctx)) return finish(ctx, exit_ok);

@@ -10,6 +10,7 @@
 // capture of what was merged, published under the final name.
 #pragma once
 
+#include "capture/tool/manifest_options.hpp"
 #include "capture/engine/archive.hpp"
 #include "capture/sys/atomic_file.hpp"
 #include "capture/pcap/bpf.hpp"
@@ -70,6 +71,7 @@ inline void declare_pull_options(cli::tool& tool) {
         ("vlan", "match the expression in 802.1Q-tagged frames too (default: the 'vlan' configuration key)")
         ("no-vlan", "match untagged frames only, whatever the configuration says")
         ("dry-run,n", "say which files would be read, and how long it would take; read no packets");
+    declare_manifest_options(tool, " (default: for pulls into the capture directory)");
 }
 
 /// Turns "--since -2h" into "--since=-2h" (and the same for --until), so
@@ -289,6 +291,7 @@ inline int run_pull_tool(cli::context& ctx) {
     if (ctx.vm.count("dry-run")) {
         return detail::run_dry_run(ctx, req);
     }
+    const bool manifest = manifest_wanted(ctx, !ctx.vm.count("write"), to_stdout);
 
     const std::string analyst = detail::pull_analyst(ctx);
     const std::string description = ctx.vm.count("description") ? ctx.vm["description"].as<std::string>()
@@ -453,6 +456,7 @@ inline int run_pull_tool(cli::context& ctx) {
     ctx.log("pull", state == "done" ? (problems ? "partial" : "ok") : state, details);
 
     if (!failure.empty() && !kept) throw error(failure);
+    if (manifest && !publish_pull_manifest(ctx, rec, req, plan, out_path)) ++problems;
     if (kept) {
         ctx.warn(failure);
         ctx.warn(out_path + ": kept the " + std::to_string(*kept) +
