@@ -36,7 +36,8 @@ wait_for() {  # wait_for SECONDS COMMAND...: bounded poll for a condition
   local end=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do [ "$SECONDS" -lt "$end" ] || return 1; sleep 0.05; done
 }
-field() { printf '%s\n' "$2" | tr '\t' '\n' | sed -n "s/^$1=//p" | head -n1; }
+# awk reads to the end (a `| head` would close the pipe early, under pipefail).
+field() { printf '%s\n' "$2" | tr '\t' '\n' | awk -v k="$1=" 'index($0, k) == 1 && !done { print substr($0, length(k) + 1); done = 1 }'; }
 
 printf '%-4s %10s %10s %10s %10s %10s %8s\n' run sent ours ours_drop tcpdump td_drop verdict
 worse=0

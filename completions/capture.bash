@@ -146,6 +146,22 @@ _capture_analysts() {
     _capture_add "$(sort -u <<<"$names")"
 }
 
+# The analysts with a capture or pull running, from cap-ls's records
+# (beside the tool being completed): what cap-stop -f can stop.
+_capture_running_analysts() {
+    local ls=cap-ls line a REPLY names=
+    local -a extra=()
+    [[ ${words[0]} == */* ]] && ls=${words[0]%/*}/cap-ls
+    _capture_line_value --dir && extra+=(--dir "$REPLY")
+    _capture_line_value --config && extra+=(--config "$REPLY")
+    while IFS= read -r line; do
+        [[ $line == *$'\t'analyst=* ]] || continue
+        a=${line#*$'\t'analyst=}
+        names+=${a%%$'\t'*}$'\n'
+    done < <("$ls" --records "${extra[@]}" 2>/dev/null </dev/null)
+    _capture_add "$(sort -u <<<"$names")"
+}
+
 # The ids cap-ls knows, from its records (beside the tool being completed).
 _capture_ids() {
     local ls=cap-ls line id REPLY ids=
@@ -201,7 +217,8 @@ _capture_value() {
     --config | --write | --check | -w) _capture_files any ;;
     --dir | -r) _capture_files dir ;;
     --interface | -i) _capture_interfaces ;;
-    --analyst | -f | -a) _capture_analysts ;;
+    --analyst | -f | -a)
+        if [[ ${words[0]##*/} == cap-stop ]]; then _capture_running_analysts; else _capture_analysts; fi ;;
     --jobs | -j) ;;
     --format | -F) _capture_add $'pcap\npcapng' ;;
     *)

@@ -2,10 +2,11 @@
 # The audit trail, with a real syslog receiver (syslog_lib.sh): every action
 # of every tool that acts leaves exactly one line naming who, what, which
 # files and the outcome (merge, hash, check, pull, a crash found by cap-ls,
-# a stop; test_live_syslog.sh does cap-start's). cap-info only reads and
-# logs nothing. Then no action goes unlogged silently: with the socket gone,
-# or there but not writable by the user, each tool says on stderr that the
-# line was not logged, quoting it, and exits as it would have (DESIGN.md:
+# a stop; test_live_syslog.sh does cap-start's), and a refused pull or merge
+# one line "refused". cap-info only reads and logs nothing. Then no action goes unlogged silently: with the socket gone,
+# or there but not writable by the user, or no /dev/log at all, each tool
+# says on stderr that a line was not logged, quoting the first at once and
+# counting them all at the end, and exits as it would have (DESIGN.md:
 # "a failure to log is said on stderr"; the action itself was done).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/syslog_lib.sh"
@@ -77,6 +78,9 @@ logged "cap-hash, two files" 2 "cap-hash\[[0-9]+\]: action=hash outcome=ok user=
   -- cap-hash "$a" "$b"
 logged "cap-hash, a missing file" 1 "action=hash outcome=failed .*file=$WORK/data/missing.pcap error=" \
   -- cap-hash "$WORK/data/missing.pcap"
+logged "cap-hash, a record with an analyst: the analyst too" 1 \
+  "action=hash outcome=ok user=$user (sudo_user=[^ ]+ )?analyst=ann file=$a sha256=[0-9a-f]{64}" \
+  -- bash -c "printf 'analyst=ann\tfile=%s\n' '$a' | cap-hash"
 logged "cap-hash --sidecar" 1 "action=hash outcome=ok .*sidecar=$a.sha256" -- cap-hash --sidecar "$a"
 logged "cap-hash --check" 1 "action=check outcome=ok .*file=$a sha256=" -- cap-hash --check "$a.sha256"
 printf '%064d  %s\n' 0 "$b" "$(printf %064d 0)" "$WORK/data/gone.pcap" >"$WORK/bad.sums"
@@ -84,6 +88,36 @@ logged "cap-hash --check, a mismatch and a missing file" 2 "action=check outcome
   -- cap-hash --check "$WORK/bad.sums"
 logged "cap-pull: its start and its end" 2 "cap-pull\[[0-9]+\]: action=pull outcome=(started|ok) user=$user id=[a-z2-9]{6} analyst=ann file=$CAPTURE_DIR/ann_" \
   -- cap-pull -r "$WORK/archive" -e '' -a ann
+# A refused pull or merge (a bad expression, bad options found after the
+# command line is parsed) is one line, "refused", with what was asked and
+# libpcap's or our reason; a dry run, refused or not, logs nothing; a
+# mistake found while parsing the command line is not logged (the
+# configuration that says where syslog is has not been read).
+logged "cap-pull, a bad expression: refused" 1 \
+  "cap-pull\[[0-9]+\]: action=pull outcome=refused user=$user analyst=ann expr=\"host 10.0.0.7 and\" archives=$WORK/archive reason=\"can't parse filter expression: syntax error\"$" \
+  -- cap-pull -r "$WORK/archive" -e 'host 10.0.0.7 and' -a ann
+check_eq "cap-pull, a bad expression: exit 2" 2 "$RC"
+logged "cap-pull, a bad --format: refused" 1 "action=pull outcome=refused .*analyst=ann expr=tcp .*reason=\"--format: 'pcapx' is not pcap or pcapng\"" \
+  -- cap-pull -r "$WORK/archive" -e tcp -a ann -F pcapx
+logged "cap-pull, no archive: refused" 1 "action=pull outcome=refused .*expr=tcp reason=\"no archive to pull from" \
+  -- env CAPTURE_CONF=/dev/null cap-pull -e tcp -a ann
+logged "cap-pull, a capture directory that cannot be made: failed" 1 \
+  "action=pull outcome=failed .*analyst=ann expr=tcp .*reason=\"$WORK/data/a.pcap/sub" \
+  -- cap-pull -r "$WORK/archive" -e tcp -a ann --dir "$WORK/data/a.pcap/sub"
+check_eq "cap-pull, a capture directory that cannot be made: exit 1" 1 "$RC"
+logged "cap-pull -n, a bad expression: nothing logged" 0 "" -- cap-pull -n -r "$WORK/archive" -e 'host and' -a ann
+logged "cap-pull, an unknown option: nothing logged" 0 "" -- cap-pull --no-such-option -r "$WORK/archive" -e tcp
+logged "cap-merge, a bad --max-open: refused" 1 \
+  "cap-merge\[[0-9]+\]: action=merge outcome=refused user=$user analyst=ann reason=\"--max-open: 1 is not between 2 and 65536\"" \
+  -- cap-merge -a ann --max-open 1 "$a" "$b"
+check_eq "cap-merge, a bad --max-open: exit 2" 2 "$RC"
+logged "cap-merge, a bad --format: refused" 1 "action=merge outcome=refused .*reason=\"--format: 'x' is neither pcap nor pcapng\"" \
+  -- cap-merge -a ann -F x "$a" "$b"
+logged "cap-merge, an empty --write: refused" 1 "action=merge outcome=refused user=$user analyst=ann file=\"\" reason=\"--write: empty name\"" \
+  -- cap-merge -a ann -w '' "$a" "$b"
+logged "cap-merge, an output that cannot be made: failed, once" 1 "action=merge outcome=failed .*analyst=ann " \
+  -- cap-merge -a ann -w "$WORK/data/a.pcap/out.pcap" "$a" "$b"
+
 fake_crashed crashd
 logged "cap-ls: a crash found" 1 "cap-ls\[[0-9]+\]: action=dead outcome=dead .*id=crashd analyst=dan" -- cap-ls --all
 logged "cap-ls: the same crash found again" 0 "" -- cap-ls --all
@@ -95,14 +129,22 @@ logged "cap-info only reads" 0 "" -- cap-info "$a" "$b"
 # No action unlogged silently: the socket gone.
 gone=$WORK/nowhere.sock
 # check_unlogged WHAT RC COUNT TOOL ARGS...: with the socket gone, TOOL exits
-# RC as it would have, and says COUNT times on stderr what it could not log.
+# RC as it would have, says the first line it could not log at once, whole,
+# and, when COUNT lines were lost, the count once at the end.
 check_unlogged() {
-  local what=$1 want_rc=$2 count=$3
+  local what=$1 want_rc=$2 count=$3 summary
   shift 3
   run_tool env CAPTURE_SYSLOG_SOCKET="$gone" "$@"
   check_eq "$what, socket gone: the exit status of the action" "$want_rc" "$RC"
-  check_eq "$what, socket gone: each line not logged is said" "$count" \
+  check_eq "$what, socket gone: the first line not logged is said, once" 1 \
     "$(grep -c "^$1: syslog: $gone: No such file or directory (not logged: action=" <<<"$ERR" || true)"
+  summary=$(grep -c "^$1: syslog: $gone: No such file or directory ($count audit lines not logged)\$" <<<"$ERR" || true)
+  if [ "$count" -gt 1 ]; then
+    check_eq "$what, socket gone: the count said at the end" "1 $1: syslog: $gone: No such file or directory ($count audit lines not logged)" \
+      "$summary ${ERR##*$'\n'}"
+  else
+    check_eq "$what, socket gone: one line lost, no count to add" 0 "$(grep -c 'audit lines not logged' <<<"$ERR" || true)"
+  fi
 }
 check_unlogged cap-merge 0 1 cap-merge -a ann "$a" "$b"
 check_unlogged cap-merge 1 1 cap-merge -a ann "$WORK/data/junk.pcap"
@@ -113,6 +155,44 @@ fake_crashed crashe
 check_unlogged cap-ls 0 1 cap-ls --all
 fake_running fakeed
 check_unlogged cap-stop 0 1 cap-stop --wait 10 fakeed
+check_unlogged cap-pull 2 1 cap-pull -r "$WORK/archive" -e 'host and' -a ann
+
+# No syslog daemon at all, as in a fresh container: no /dev/log (made so in a
+# private mount namespace, a tmpfs over /dev, when this machine has one). A
+# tool acting on many files says it once with the reason, and the count at
+# the end, not once per file; every file is still hashed.
+mkdir "$WORK/many"
+for i in $(seq -w 32); do cp "$a" "$WORK/many/f$i.pcap"; done
+# without_dev_log COMMAND...: runs COMMAND, audit on, at syslog's default socket, where /dev/log is absent.
+without_dev_log() {
+  if [ ! -e /dev/log ]; then
+    env -u CAPTURE_SYSLOG_SOCKET CAPTURE_SYSLOG=on "$@"
+  else
+    unshare -m env -u CAPTURE_SYSLOG_SOCKET CAPTURE_SYSLOG=on bash -c '
+      set -e
+      mount --make-rprivate /
+      old=$1 && shift && mkdir -p "$old" && mount --bind /dev "$old"
+      mount -t tmpfs tmpfs /dev
+      for n in null zero full random urandom; do touch "/dev/$n" && mount --bind "$old/$n" "/dev/$n"; done
+      exec "$@"' _ "$WORK/olddev" "$@"
+  fi
+}
+if [ ! -e /dev/log ] || { [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; }; then
+  run_tool without_dev_log cap-hash "$WORK"/many/*.pcap
+  check_eq "no /dev/log: every file hashed, exit 0" "0 32" "$RC $(grep -c '^file=' <<<"$OUT" || true)"
+  check_eq "no /dev/log: two lines on stderr, not 32" 2 "$(wc -l <<<"$ERR")"
+  check_match "no /dev/log: the first line lost, said at once with the reason" \
+    "^cap-hash: syslog: /dev/log: No such file or directory \(not logged: action=hash outcome=ok user=$user file=$WORK/many/f01.pcap sha256=" "${ERR%%$'\n'*}"
+  check_eq "no /dev/log: the count at the end" \
+    "cap-hash: syslog: /dev/log: No such file or directory (32 audit lines not logged)" "${ERR##*$'\n'}"
+  run_tool without_dev_log cap-hash --check "$a.sha256"
+  check_eq "no /dev/log: one line lost is said whole, with no count" \
+    "0 1" "$RC $(grep -c '^cap-hash: syslog: /dev/log: No such file or directory (not logged: action=check outcome=ok ' <<<"$ERR")"
+  check_eq "no /dev/log: and nothing more" 1 "$(wc -l <<<"$ERR")"
+else
+  echo "note: /dev/log exists and no private mount namespace can be made: the default socket is not checked"
+fi
+
 run_tool env CAPTURE_SYSLOG_SOCKET="$gone" cap-info "$a"
 check_eq "cap-info, socket gone: nothing to log, nothing said" "0 " "$RC $ERR"
 run_tool env CAPTURE_SYSLOG=off CAPTURE_SYSLOG_SOCKET="$gone" cap-hash "$a"

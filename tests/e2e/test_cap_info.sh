@@ -13,7 +13,7 @@ run_tool cap-info "${files[@]}"
 check_eq "exit 0" 0 "$RC"
 check_eq "no stderr" "" "$ERR"
 check_eq "one record per file" 3 "$(printf '%s\n' "$OUT" | wc -l)"
-first=$(printf '%s\n' "$OUT" | head -n1)
+first=${OUT%%$'\n'*}
 check_eq "records keep input order" "${files[0]}" "$(field file "$first")"
 want=$(tcpdump -# -nqr "${files[0]}" 2>/dev/null | grep -Eo '^ *[0-9]+ ' | tail -n1 | tr -d ' ')
 check_eq "packets as tcpdump counts" "$want" "$(field packets "$first")"

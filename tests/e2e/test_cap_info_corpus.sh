@@ -22,7 +22,7 @@ check_eq "one record per corpus file" "$total" "$(wc -l <"$WORK/ours.tsv")"
 if python3 "$CAPTURE_SOURCE/tests/e2e/compare_capinfos.py" "$WORK/capinfos.tsv" "$WORK/ours.tsv" "$corpus" >"$WORK/compare.txt"; then
   ok "$(tail -n1 "$WORK/compare.txt")"
 else
-  cat "$WORK/compare.txt" | head -n 40 >&2
+  head -n 40 "$WORK/compare.txt" >&2
   fail "cap-info disagrees with capinfos: $(tail -n1 "$WORK/compare.txt")"
 fi
 

@@ -115,7 +115,7 @@ check_eq "and its complete packets are there" "$want" "$(count out.pcap)"
 run_tool cap-pull -a grant -e 'host 10.0.0.7 and' -r dl --dir "$WORK/caps"
 check_eq "bad expression: exit 2" 2 "$RC"
 theirs=$({ tcpdump -r "${files[0]}" 'host 10.0.0.7 and' 2>&1 >/dev/null || true; } | grep -v '^reading from')
-check_eq "bad expression: tcpdump's words" "${theirs/tcpdump:/cap-pull:}" "$(printf '%s\n' "$ERR" | head -n1)"
+check_eq "bad expression: tcpdump's words" "${theirs/tcpdump:/cap-pull:}" "${ERR%%$'\n'*}"
 check_eq "bad expression: nothing written" "" "$(ls caps)"
 
 # Usage errors.
@@ -253,7 +253,7 @@ for how in sigint cap-stop; do
   pid=$!
   link=
   for _ in $(seq 4000); do
-    link=$(find "caps-$how" -maxdepth 1 -name '*interrupted*.past.pcap.record' 2>/dev/null | head -n1 || true)
+    link=$(find "caps-$how" -maxdepth 1 -name '*interrupted*.past.pcap.record' -print -quit 2>/dev/null || true)
     [ -n "$link" ] && break
     sleep 0.005
   done

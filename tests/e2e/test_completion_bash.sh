@@ -224,7 +224,9 @@ each_mode "cap-start's second operand is free text" "$stub/cap-start grant " ""
 each_mode "with -e there is no analyst operand" "$stub/cap-start -e port " ""
 each_mode "-w that is --wait takes no file" "$stub2/cap-stop -w " ""
 each_mode "cap-stop ids after -w N" "$stub2/cap-stop -w 5 a" "alice-1234951200"
-each_mode "cap-stop -f gives analysts" "$stub2/cap-stop -f " "alice grant"
+# alice has a capture file but nothing running (her record names no analyst).
+each_mode "cap-stop -f gives only the analysts with something running" "$stub2/cap-stop -f " "grant"
+each_mode "cap-stop --analyst= the same" "$stub2/cap-stop --analyst=" "grant"
 cat >"$WORK/capture.conf" <<EOF
 # capture directory from the configuration
 dir = $WORK/other
@@ -265,7 +267,7 @@ if [ -x "$CAPTURE_BIN/cap-merge" ]; then
   each_mode "cap-merge -F gives the formats" "cap-merge -F " "pcap pcapng"
 fi
 if [ -x "$CAPTURE_BIN/cap-stop" ]; then
-  each_mode "cap-stop -f gives the analysts" "cap-stop -f " "alice grant"
+  each_mode "the real cap-stop -f: nothing runs here, no analyst" "cap-stop -f " ""
 fi
 if [ -x "$CAPTURE_BIN/cap-start" ]; then
   each_mode "cap-start -a gives the analysts" "cap-start -a " "alice grant"

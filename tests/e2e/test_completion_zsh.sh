@@ -113,7 +113,7 @@ See cap-ls(1) for the whole story.
 HELP
   ;;
 --records)
-  printf 'id=grant-1234902022\tkind=live\tstate=running\n'
+  printf 'id=grant-1234902022\tkind=live\tstate=running\tanalyst=grant\n'
   printf 'id=alice-1234951200\tkind=pull\tstate=running\n'
   ;;
 esac
@@ -172,7 +172,9 @@ expect "cap-start's first operand is an analyst" "$stub/cap-start -i lo g" "gran
 expect "with -e there is no analyst operand" "$stub/cap-start -e port " ""
 expect "-w that is --wait takes no file" "$stub2/cap-stop -w " ""
 expect "cap-stop ids after -w N" "$stub2/cap-stop -w 5 a" "alice-1234951200"
-expect "a repeatable option may be given again" "$stub2/cap-stop -f grant -f a" "alice"
+expect "a repeatable option may be given again" "$stub2/cap-stop -f alice -f g" "grant"
+# alice has a capture file but nothing running (her record names no analyst).
+expect "cap-stop -f gives only the analysts with something running" "$stub2/cap-stop -f " "grant"
 printf '# capture directory from the configuration\ndir = %s\n' "$WORK/other" >"$WORK/capture.conf"
 check_eq "the configuration's dir when CAPTURE_DIR is unset" "zed" \
   "$(CAPTURE_DIR='' CAPTURE_CONF=$WORK/capture.conf candidates "$stub/cap-ls -f ")"

@@ -68,7 +68,8 @@ fi
 rm -f "$small/tree.pcap"
 
 # A sidecar on a full disk: the digest is said, the sidecar is not half there.
-tcpdump -r "$(ls "$WORK"/arch/* | head -n1)" -c 20 -w "$small/x.pcap" 2>/dev/null
+arch_files=("$WORK"/arch/*)
+tcpdump -r "${arch_files[0]}" -c 20 -w "$small/x.pcap" 2>/dev/null
 dd if=/dev/zero of="$small/fill" bs=4k 2>/dev/null || true
 run_tool cap-hash --no-syslog --sidecar "$small/x.pcap"
 check_eq "sidecar: exit 1" 1 "$RC"

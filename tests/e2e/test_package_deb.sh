@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make -f Makefile.dist deb: the Debian package declares its runtime
-# dependencies and gzipped man pages; installed with dpkg -i on this
+# dependencies, has gzipped man pages, a copyright file and a changelog,
+# and lintian finds no error in it; installed with dpkg -i on this
 # machine, it puts the tools, man pages, completions, the example
 # /etc/capture.conf (a conffile: a local edit survives reinstalling) and
 # the CMake package in their places; removed, the tools are gone and the
@@ -16,7 +17,7 @@ need_cmd dpkg-shlibdeps
 need_cmd cpack
 need_cmd make
 need_cmd man
-if dpkg-query -W -f='${Status}' capture 2>/dev/null | grep -Eq 'installed|config-files|unpacked'; then
+if grep -Eq 'installed|config-files|unpacked' <<<"$(dpkg-query -W -f='${Status}' capture 2>/dev/null || true)"; then
   skip "a package named capture is on this machine already: not touching it"
 fi
 [ ! -e /etc/capture.conf ] || skip "/etc/capture.conf exists: not touching this machine's configuration"
@@ -46,6 +47,22 @@ done
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 check_eq "its man pages are gzipped" "" "$(grep -E '/share/man/man[0-9]/.*[^z]$' <<<"$contents" || true)"
 check_eq "it marks /etc/capture.conf a conffile" "/etc/capture.conf" "$(dpkg-deb -I "$deb" conffiles)"
+check_eq "it holds its copyright file" ./usr/share/doc/capture/copyright \
+  "$(grep -x '\./usr/share/doc/capture/copyright' <<<"$contents" || true)"
+check_match "which says no licence is chosen yet, in DEP-5 form" '^License: none-chosen$' \
+  "$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/capture/copyright)"
+check_eq "and its changelog, gzipped" ./usr/share/doc/capture/changelog.gz \
+  "$(grep -x '\./usr/share/doc/capture/changelog\.gz' <<<"$contents" || true)"
+# lintian: no error (E:) at all; its warnings (W:) are shown, not fatal.
+if command -v lintian >/dev/null; then
+  lintian_rc=0
+  lintian --tag-display-limit 0 "$deb" >"$WORK/lintian.txt" 2>&1 || lintian_rc=$?
+  grep '^W: ' "$WORK/lintian.txt" >&2 || true
+  check_eq "lintian reports no error" "" "$(grep '^E: ' "$WORK/lintian.txt" || true)"
+  check_eq "lintian ran (exit 0, or 1 for errors)" yes "$([ "$lintian_rc" -le 1 ] && echo yes || echo "no: $lintian_rc $(cat "$WORK/lintian.txt")")"
+else
+  fail "no lintian (.ci/deps installs it): the package is not checked"
+fi
 
 # Installed.
 installed=true

@@ -25,7 +25,7 @@ files=$(sed -n "s|^capture-$version/||p" <<<"$listing" | grep -v -e '/$' -e '^$'
 tracked=$(git -C "$CAPTURE_SOURCE" ls-tree -r --name-only HEAD | LC_ALL=C sort)
 check_eq "it holds exactly what git tracks at HEAD" "$tracked" "$files"
 for f in CMakeLists.txt Makefile.dist etc/capture.conf man/cap-pull.1 man/capture.conf.5 completions/_capture \
-  completions/capture.bash cmake/captureConfig.cmake.in include/capture/engine/cli.hpp; do
+  completions/capture.bash cmake/captureConfig.cmake.in include/capture/engine/cli.hpp packaging/debian/copyright; do
   grep -qx -- "$f" <<<"$files" && ok "the tarball has $f" || fail "the tarball lacks $f"
 done
 

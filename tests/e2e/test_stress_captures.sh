@@ -27,7 +27,7 @@ analyst_loop() {
     id=$(field id "$out")
     echo "$id" >>"$WORK/ids.$s"
     cap-ls --records >/dev/null || echo "stress$s round $i: cap-ls failed" >&2
-    cap-ls -f "stress$s" --records | grep -q "^id=$id	" || echo "stress$s round $i: $id is not listed as running" >&2
+    grep -q "^id=$id	" <<<"$(cap-ls -f "stress$s" --records)" || echo "stress$s round $i: $id is not listed as running" >&2
     cap-stop --no-syslog --wait 20 "$id" >/dev/null || echo "stress$s round $i: cap-stop $id failed" >&2
   done
 }

@@ -48,16 +48,37 @@ struct context {
     std::ostream* out = &std::cout;
     std::ostream* err = &std::cerr;
     audit_log audit{audit_settings{}, "capture"};
+    /// The action a refusal or an early failure of this run is logged as
+    /// (tool::audits); empty: none is. A body may clear it (a dry run).
+    std::string action;
+    /// What the body knows of its action so far (analyst, expr ...): the
+    /// fields of that line, before the reason.
+    record attempt;
 
     /// Says "tool: message" on stderr, as one line safe for a terminal
     /// (a file name or a line of input may hold any byte).
     void warn(const std::string& message) const { *err << tool << ": " << terminal_safe(message) << '\n'; }
 
-    /// Writes one audit line (syslog, and the audit-log); a failure to log is said on stderr, never lost.
-    void log(std::string_view action, std::string_view outcome, const record& details = {}) const {
-        if (auto failure = audit.log(action, outcome, details)) warn(*failure);
-        if (auto failure = audit.log_chained(action, outcome, details)) warn(*failure);
+    /// Writes one audit line; a failure to log is said on stderr, never
+    /// lost: the first line lost at once, whole and with the reason (and
+    /// again when the reason changes); how many in all when the tool ends.
+    void log(std::string_view action_name, std::string_view outcome, const record& details = {}) const {
+        if (action_name == action && outcome != "started") action_logged = true;
+        if (auto miss = audit.try_log(action_name, outcome, details); miss && miss->news) warn(miss->text);
+        if (auto failure = audit.log_chained(action_name, outcome, details)) warn(*failure);
     }
+
+    /// Logs the end of the action the body did not log itself (one that
+    /// throws before it logs its outcome): outcome (refused, failed), the
+    /// attempt's fields and the reason. Nothing when no action is audited.
+    void log_unfinished(std::string_view outcome, const std::string& reason) const {
+        if (action.empty() || action_logged) return;
+        record details = attempt;
+        details.set("reason", reason);
+        log(action, outcome, details);
+    }
+
+    mutable bool action_logged = false;  ///< its outcome was logged (only the main thread logs it)
 };
 
 /// How many jobs the open-file limit leaves room for: a job holds at most
@@ -154,6 +175,18 @@ public:
         return *this;
     }
 
+    /// The action this tool's audit line names (start, pull, merge):
+    /// when the body throws before it has logged the action's outcome, the
+    /// runner logs it, "refused" for a usage_error (the user's mistake:
+    /// a bad expression, bad options), "failed" for any other error, with
+    /// context::attempt's fields and the reason. A mistake found while the
+    /// command line itself is parsed is not logged: the configuration,
+    /// which says where syslog is, is not read yet.
+    tool& audits(std::string action) {
+        action_ = std::move(action);
+        return *this;
+    }
+
     /// Parses argv and runs body; returns the exit code for main.
     int run(int argc, char** argv, const std::function<int(context&)>& body) {
         // `cap-ls | head` must end quietly, as coreutils filters do.
@@ -168,6 +201,7 @@ public:
         int status;
         try {
             if (!parse(argc, argv, ctx)) return finish(ctx, exit_ok);
+            ctx.action = action_;
             if (ctx.output == output_mode::human && ctx.out == &std::cout) {
                 safe_buf.emplace(std::cout.rdbuf());
                 safe_out.emplace(&*safe_buf);
@@ -177,9 +211,12 @@ public:
         } catch (const usage_error& e) {
             ctx.warn(e.what());
             *ctx.err << "Try '" << name_ << " --help' for more information.\n";
+            ctx.log_unfinished("refused", e.what());
+            say_unlogged(ctx);
             return exit_usage;
         } catch (const std::exception& e) {
             ctx.warn(e.what());
+            ctx.log_unfinished("failed", e.what());
             status = exit_failure;
         }
         return finish(ctx, status);
@@ -276,6 +313,7 @@ private:
     // A tool whose output never reached its destination has failed
     // (coreutils checks every tool against /dev/full).
     int finish(const context& ctx, int status) {
+        say_unlogged(ctx);
         ctx.out->flush();
         if (!*ctx.out || std::fflush(stdout) != 0 || std::ferror(stdout)) {
             int err = errno;
@@ -285,10 +323,16 @@ private:
         return status;
     }
 
+    // The count of audit lines lost, once at the end (the first was said when lost).
+    static void say_unlogged(const context& ctx) {
+        if (auto summary = ctx.audit.unlogged_summary()) ctx.warn(*summary);
+    }
+
     std::string name_;
     std::string summary_;
     std::string synopsis_;
     std::string operands_name_;
+    std::string action_;
     po::options_description options_;
 };
 

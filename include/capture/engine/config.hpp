@@ -49,6 +49,7 @@ struct settings {
     std::string max_duration = "0";    ///< the longest a capture may be asked to run ("0": no bound)
     std::string stale_age = "1d";      ///< cap-ls marks running captures older than this stale
     std::vector<link_template> links;  ///< URL templates of suggested alternate resources
+    std::string analyst;               ///< the analyst when -a is not given (engine/analyst.hpp)
 };
 
 /// The smallest and largest kernel capture buffers cap-start accepts.
@@ -96,7 +97,8 @@ inline boost::program_options::options_description config_file_keys() {
         ("duration", po::value<std::string>(), "default duration of a capture")
         ("max-duration", po::value<std::string>(), "longest duration a capture may be asked for")
         ("stale-age", po::value<std::string>(), "age after which cap-ls marks a capture stale")
-        ("link", po::value<std::vector<std::string>>()->composing(), "NAME=URL template of a suggested resource (repeatable)");
+        ("link", po::value<std::vector<std::string>>()->composing(), "NAME=URL template of a suggested resource (repeatable)")
+        ("analyst", po::value<std::string>(), "the analyst when -a is not given");
     return keys;
 }
 
@@ -256,6 +258,7 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     checked("duration", [&](const std::string& v) { parse_duration(v, "duration"); s.duration = v; });
     checked("max-duration", [&](const std::string& v) { parse_duration(v, "max-duration"); s.max_duration = v; });
     checked("stale-age", [&](const std::string& v) { parse_duration(v, "stale-age"); s.stale_age = v; });
+    if (vm.count("analyst")) s.analyst = value_of("analyst");
     if (vm.count("link")) {
         s.links.clear();
         for (const auto& value : vm["link"].as<std::vector<std::string>>())

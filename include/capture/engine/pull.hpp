@@ -69,7 +69,8 @@ struct pull_progress {
     std::atomic<std::int64_t> packet_time{0};      ///< seconds of a packet being read now
     std::atomic<std::size_t> files_done{0};        ///< files read to their end
     std::size_t files_total = 0;                   ///< files to read
-    std::atomic<std::uint64_t> bytes_read{0};      ///< bytes of files walked
+    std::atomic<std::uint64_t> bytes_read{0};      ///< bytes of files walked, counted as they are walked
+    std::uint64_t bytes_total = 0;                 ///< bytes of the files to read
     std::atomic<std::uint64_t> packets_written{0}; ///< packets in the output
 };
 
@@ -368,7 +369,7 @@ inline void filter_group(const pull_plan& plan, std::size_t first, std::size_t c
             for (std::size_t i = 0; i < starts.size(); ++i) {
                 walk s{wk.f, wk.k, wk.h, wk.matcher};
                 s.pos = starts[i];
-                s.reported = s.pos;
+                s.reported = i == 0 ? 0 : s.pos;  // the file header counts as read too
                 s.released = s.pos & ~std::uint64_t{4095};
                 s.last = i + 1 == starts.size();
                 s.end = s.last ? size : starts[i + 1];
@@ -660,6 +661,7 @@ inline pull_result run_pull(const pull_plan& plan, const pull_request& req, capt
                             pull_progress& progress, const std::atomic<bool>& stop) {
     pull_result result;
     progress.files_total = plan.files.size();
+    progress.bytes_total = plan.bytes;
     declare_pull_interfaces(plan, out);
     matcher_set matchers(req.expression);
 

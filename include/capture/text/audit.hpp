@@ -21,6 +21,8 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -149,12 +151,22 @@ inline std::string audit_message(std::string_view action, std::string_view outco
     return msg;
 }
 
-/// Sends audit lines for one tool to the local syslog socket.
+/// An audit line that could not be delivered.
+struct audit_miss {
+    std::string text;   ///< "syslog: SOCKET: REASON (not logged: LINE)"
+    bool news = false;  ///< the first line this process lost, or the first lost for another reason
+};
+
+/// Sends audit lines for one tool to the local syslog socket, and keeps
+/// count of the lines it could not deliver, so that a tool acting on many
+/// files says a missing syslog once, at once and with its reason, and the
+/// count at the end (unlogged_summary), instead of once per file.
 class audit_log {
 public:
     /// ident is the tool's name (cap-start ...), as it appears in the log.
     audit_log(audit_settings settings, std::string ident)
-        : settings_(std::move(settings)), ident_(std::move(ident)), who_(current_actor()) {}
+        : settings_(std::move(settings)), ident_(std::move(ident)), who_(current_actor()),
+          tally_(std::make_shared<tally>()) {}
 
     /// True unless syslog was turned off.
     bool enabled() const { return settings_.enabled; }
@@ -164,12 +176,46 @@ public:
     /// when syslog is off.
     std::optional<std::string> log(std::string_view action, std::string_view outcome,
                                    const record& details = {}) const {
+        if (auto miss = try_log(action, outcome, details)) return std::move(miss->text);
+        return std::nullopt;
+    }
+
+    /// log(), saying also whether the loss is news (see audit_miss::news):
+    /// what a caller that must not repeat itself on stderr needs. Safe to
+    /// call from several threads at once.
+    std::optional<audit_miss> try_log(std::string_view action, std::string_view outcome,
+                                      const record& details = {}) const {
         if (!settings_.enabled) return std::nullopt;
         std::string message = audit_message(action, outcome, who_, details);
         std::string datagram = frame(message);
-        if (auto failure = send(datagram))
-            return "syslog: " + settings_.socket_path + ": " + *failure + " (not logged: " + message + ")";
-        return std::nullopt;
+        auto failure = send(datagram);
+        if (!failure) return std::nullopt;
+        audit_miss miss;
+        miss.text = "syslog: " + settings_.socket_path + ": " + *failure + " (not logged: " + message + ")";
+        std::lock_guard<std::mutex> lock(tally_->mutex);
+        ++tally_->lost;
+        miss.news = tally_->lost == 1 || *failure != tally_->last_reason;
+        if (tally_->lost == 1) tally_->first_reason = *failure;
+        else if (*failure != tally_->first_reason) tally_->one_reason = false;
+        tally_->last_reason = *failure;
+        return miss;
+    }
+
+    /// How many lines this process could not deliver so far.
+    std::size_t unlogged() const {
+        std::lock_guard<std::mutex> lock(tally_->mutex);
+        return tally_->lost;
+    }
+
+    /// What to say at the end when more than one line was lost:
+    /// "syslog: SOCKET: REASON (N audit lines not logged)"; nothing when
+    /// none or one was (that one was said whole when it was lost).
+    std::optional<std::string> unlogged_summary() const {
+        std::lock_guard<std::mutex> lock(tally_->mutex);
+        if (tally_->lost < 2) return std::nullopt;
+        return "syslog: " + settings_.socket_path + ": " +
+               (tally_->one_reason ? tally_->first_reason : std::string("several reasons, said above")) + " (" +
+               std::to_string(tally_->lost) + " audit lines not logged)";
     }
 
     /// Logs one action to the hash-chained local log (audit-log, see
@@ -226,9 +272,17 @@ private:
         return std::string("no usable socket type");
     }
 
+    struct tally {
+        std::mutex mutex;
+        std::size_t lost = 0;
+        std::string first_reason, last_reason;
+        bool one_reason = true;
+    };
+
     audit_settings settings_;
     std::string ident_;
     actor who_;
+    std::shared_ptr<tally> tally_;  // shared by copies: one count per process
 };
 
 }  // namespace capture

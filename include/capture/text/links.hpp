@@ -271,7 +271,14 @@ inline link_template parse_link_template(std::string_view text) {
     auto eq = text.find('=');
     if (eq == std::string_view::npos || eq == 0)
         throw usage_error("'" + std::string(text) + "' is not NAME=URL");
-    link_template t{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+    // "ids = https://..." reads as "ids=https://...": the blanks around the
+    // '=' are the configuration file's layout, as around the first one.
+    auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    std::string_view name = text.substr(0, eq), url = text.substr(eq + 1);
+    while (!name.empty() && blank(name.back())) name.remove_suffix(1);
+    while (!url.empty() && blank(url.front())) url.remove_prefix(1);
+    if (name.empty()) throw usage_error("'" + std::string(text) + "' is not NAME=URL");
+    link_template t{std::string(name), std::string(url)};
     if (!std::all_of(t.name.begin(), t.name.end(), detail::is_name_char))
         throw usage_error("link name '" + t.name + "': only letters, digits, '-', '_' and '.'");
     if (t.url.empty()) throw usage_error("link " + t.name + ": no URL");

@@ -60,6 +60,15 @@ inline std::optional<std::string> still_being_written(const record& r, const ope
            "); use --force to hash it anyway";
 }
 
+// The audit line's details for a file hashed from input: the analyst of
+// the record it came with first (who the capture is for), then the file.
+inline record hash_audit_details(const record& input, const std::string& file) {
+    record details;
+    if (input.has("analyst")) details.set("analyst", input.get("analyst"));
+    details.set("file", file);
+    return details;
+}
+
 inline int run_hash_files(cli::context& ctx, const hash_options& options) {
     const digest_algorithm algo(options.algo);
     const output_mode mode = ctx.output;
@@ -116,7 +125,9 @@ inline int run_hash_files(cli::context& ctx, const hash_options& options) {
             if (!it->failure.empty()) {
                 failed = true;
                 ctx.warn(it->failure);
-                ctx.log("hash", "failed", record{{"file", it->file}, {"error", it->failure}});
+                record details = hash_audit_details(it->rec, it->file);
+                details.set("error", it->failure);
+                ctx.log("hash", "failed", details);
                 return;
             }
             if (mode == output_mode::human) {
@@ -126,7 +137,8 @@ inline int run_hash_files(cli::context& ctx, const hash_options& options) {
                 write_record(*ctx.out, it->rec, mode);
             }
             ctx.out->flush();
-            record details{{"file", it->file}, {algo.key(), it->hex}};
+            record details = hash_audit_details(it->rec, it->file);
+            details.set(algo.key(), it->hex);
             if (!it->sidecar_failure.empty()) {
                 failed = true;
                 ctx.warn(it->sidecar_failure);

@@ -5,12 +5,16 @@
 #include "capture/tool/audit_verify.hpp"
 #include "capture/engine/cli.hpp"
 #include "capture/engine/leftovers.hpp"
+#include "capture/engine/pull_status.hpp"
 #include "capture/text/links.hpp"
 #include "capture/engine/registry.hpp"
 #include "capture/sys/time_arg.hpp"
 #include "capture/sys/time_format.hpp"
+#include "capture/text/table.hpp"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -65,6 +69,51 @@ inline std::string human_line(const listed_capture& c) {
     }
     if (c.stale) line += " [stale]";
     return line;
+}
+
+/// The columns of cap-ls's table on a terminal.
+inline const std::vector<std::string>& capture_table_header() {
+    static const std::vector<std::string> header{"ID", "ANALYST", "STARTED", "STATE", "SIZE", "PROGRESS",
+                                                 "DESCRIPTION"};
+    return header;
+}
+
+/// How far a pull got, for the table: "42% ETA 13s" while it runs (from
+/// its record's read_bytes, total_bytes and eta), the percent read once it
+/// ended; empty for a live capture or a record without those keys.
+inline std::string pull_progress_cell(const listed_capture& c) {
+    const record& r = c.rec;
+    if (r.get("kind") != "pull" || !r.has("total_bytes")) return "";
+    try {
+        const std::uint64_t total = std::stoull(r.get("total_bytes"));
+        const std::uint64_t read = std::stoull(r.get("read_bytes", "0"));
+        std::string cell = std::to_string(pull_figures_of(read, total, 0).percent) + "%";
+        if (c.state == "running") cell += " ETA " + format_eta(r.has("eta") ? std::stod(r.get("eta")) : -1);
+        return cell;
+    } catch (const std::exception&) {
+        return "";  // a hand-edited record
+    }
+}
+
+/// One row of cap-ls's table: id, analyst, start (the seed's look), state,
+/// size of the file (what the record says when the file cannot be seen),
+/// a pull's progress, the description as the seed printed it.
+inline std::vector<std::string> capture_table_row(const listed_capture& c) {
+    const record& r = c.rec;
+    std::uint64_t size = 0;
+    struct stat st {};
+    const std::string file = r.get("file");
+    if (!file.empty() && ::stat(file.c_str(), &st) == 0) {
+        size = static_cast<std::uint64_t>(st.st_size);
+    } else {
+        try {
+            size = std::stoull(r.get("bytes", "0"));
+        } catch (const std::exception&) {
+        }
+    }
+    return {r.get("id", "?"), r.get("analyst", "?"), format_human_time(c.started),
+            c.state + (c.stale ? " (stale)" : ""), format_bytes_human(size), pull_progress_cell(c),
+            readable_description(r.get("desc"))};
 }
 
 /// The verbose block of the original tool, for a person, ending with the
@@ -242,6 +291,16 @@ inline int run_ls(cli::context& ctx) {
         return ok ? exit_ok : exit_failure;
     }
 
+    // On a terminal, a table with a header (gh's pr list); --human in a
+    // pipe keeps the seed's one line per capture.
+    if (ctx.output == output_mode::human && !ctx.verbose && ::isatty(STDOUT_FILENO) == 1) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& c : shown) rows.push_back(capture_table_row(c));
+        struct winsize ws {};
+        const std::size_t columns = ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+        write_table(*ctx.out, capture_table_header(), rows, columns);
+        return ok ? exit_ok : exit_failure;
+    }
     bool first = true;
     for (auto& c : shown) {
         // -v: the suggested links too, made afresh from the configuration.

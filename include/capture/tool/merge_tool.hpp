@@ -4,6 +4,7 @@
 #pragma once
 
 #include "capture/tool/manifest_options.hpp"
+#include "capture/engine/analyst.hpp"
 #include "capture/text/audit.hpp"
 #include "capture/pcap/capture_writer.hpp"
 #include "capture/engine/cli.hpp"
@@ -29,12 +30,13 @@ inline constexpr char source_files_separator = '\n';
 
 /// Adds cap-merge's own options to a tool.
 inline void add_merge_options(cli::tool& tool) {
+    tool.audits("merge");
     namespace po = boost::program_options;
     tool.add_options()
         ("write,w", po::value<std::string>()->value_name("OUT"),
          "write to OUT ('-': standard output) instead of a new file in the capture directory")
         ("analyst,a", po::value<std::string>()->value_name("NAME"),
-         "analyst in the file name and record (default: SUDO_USER, else you)")
+         "analyst in the file name and record (default: the 'analyst' key, else SUDO_USER, else you)")
         ("description,d", po::value<std::string>()->value_name("TEXT"), "description in the file name and record")
         ("format,F", po::value<std::string>()->value_name("FMT"),
          "pcap or pcapng (default: pcap, or pcapng when the inputs have several link types)")
@@ -49,8 +51,7 @@ namespace detail {
 
 inline std::string merge_analyst(const cli::context& ctx) {
     if (ctx.vm.count("analyst")) return ctx.vm["analyst"].as<std::string>();
-    if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
-    return current_actor().user;
+    return default_analyst(ctx.config);
 }
 
 // "EN10MB (in a.pcap), LINUX_SLL (in b.pcap)": where each link type first appears.
@@ -76,6 +77,9 @@ inline std::string linktypes_by_file(const merge_plan& plan) {
 /// usage_error for bad options (exit 2), error when the output cannot be
 /// written.
 inline int run_merge(cli::context& ctx) {
+    // What a refused or failed merge's audit line says of it (tool::audits).
+    ctx.attempt.set("analyst", detail::merge_analyst(ctx));
+    if (ctx.vm.count("write")) ctx.attempt.set("file", ctx.vm["write"].as<std::string>());
     // Everything about the command line is checked before any input is read.
     std::optional<output_format> wanted;
     if (ctx.vm.count("format")) {

@@ -1,18 +1,23 @@
-// cap-pull's progress while it runs: a line on the puller's terminal
-// (stderr, never in a pipe) and the record in the capture directory, written
-// every second, so that cap-ls anywhere on the sensor shows how far it got.
+// cap-pull's progress while it runs: a bar on the puller's terminal
+// (stderr, never in a pipe: bytes read of bytes to read, rate, time left,
+// files done), redrawn four times a second, and the record in the capture
+// directory, written every second with read_bytes, total_bytes and eta, so
+// that cap-ls anywhere on the sensor shows how far it got.
 #pragma once
 
 #include "capture/engine/cli.hpp"
 #include "capture/engine/pull.hpp"
+#include "capture/engine/pull_status.hpp"
 #include "capture/engine/registry.hpp"
 #include "capture/sys/error.hpp"
 #include "capture/sys/time_format.hpp"
 #include "capture/text/record.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -23,6 +28,31 @@
 
 namespace capture::detail {
 
+// "[=========>          ]  42%  350.0 MiB of 836.0 MiB  120.0 MiB/s  ETA 4s  3/12 files",
+// cut to columns (a line that wraps could not be redrawn in place).
+inline std::string progress_bar_line(const pull_figures& f, std::size_t files_done, std::size_t files_total,
+                                     std::size_t columns = 80) {
+    constexpr int width = 20;
+    const int filled = f.percent * width / 100;
+    std::string bar = "[" + std::string(static_cast<std::size_t>(filled), '=');
+    if (filled < width) bar += '>' + std::string(static_cast<std::size_t>(width - filled - 1), ' ');
+    bar += "]";
+    char pct[8];
+    std::snprintf(pct, sizeof pct, "%3d%%", f.percent);
+    std::string line = bar + " " + pct + "  " + format_bytes_human(f.read) + " of " + format_bytes_human(f.total) +
+                       "  " + (f.rate > 0 ? format_bytes_human(static_cast<std::uint64_t>(f.rate)) + "/s" : "-") +
+                       "  ETA " + format_eta(f.eta) + "  " + std::to_string(files_done) + "/" +
+                       std::to_string(files_total) + " files";
+    if (columns > 1 && line.size() > columns - 1) line.resize(columns - 1);
+    return line;
+}
+
+// The columns of the terminal on fd, 80 when it does not say.
+inline std::size_t terminal_columns(int fd) {
+    struct winsize ws {};
+    return ::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+}
+
 // Shows progress while a pull runs: a line on a terminal's stderr, the
 // record every second.
 class progress_reporter {
@@ -30,7 +60,8 @@ public:
     progress_reporter(const cli::context& ctx, const pull_progress& progress, std::string record_path, record& rec,
                       std::mutex& rec_mutex)
         : ctx_(ctx), progress_(progress), record_path_(std::move(record_path)), rec_(rec), rec_mutex_(rec_mutex),
-          terminal_(::isatty(STDERR_FILENO) == 1) {
+          terminal_(::isatty(STDERR_FILENO) == 1 && ctx.err == &std::cerr),
+          begun_(std::chrono::steady_clock::now()) {
         try {
             thread_ = std::thread([this] { loop(); });
         } catch (const std::system_error&) {
@@ -60,25 +91,35 @@ public:
                std::to_string(p.files_total) + " files";
     }
 
+    // The figures of p after seconds.
+    static pull_figures figures(const pull_progress& p, double seconds) {
+        return pull_figures_of(p.bytes_read.load(), p.bytes_total, seconds);
+    }
+
 private:
     void loop() {
         auto last_record = std::chrono::steady_clock::now();
         std::unique_lock<std::mutex> lock(mutex_);
         while (!wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return done_; })) {
             std::string now_text = text(progress_);
+            auto now = std::chrono::steady_clock::now();
+            const pull_figures f = figures(progress_, std::chrono::duration<double>(now - begun_).count());
             if (terminal_) {
-                *ctx_.err << "\r\033[K" << ctx_.tool << ": " << now_text << ", "
-                          << format_bytes_human(progress_.bytes_read.load()) << " read, "
-                          << progress_.packets_written.load() << " packets" << std::flush;
+                *ctx_.err << "\r\033[K"
+                          << progress_bar_line(f, progress_.files_done.load(), progress_.files_total,
+                                               terminal_columns(STDERR_FILENO))
+                          << std::flush;
                 shown_ = true;
             }
-            auto now = std::chrono::steady_clock::now();
             if (!record_path_.empty() && now - last_record >= std::chrono::seconds(1)) {
                 last_record = now;
                 std::lock_guard<std::mutex> r(rec_mutex_);
                 rec_.set("progress", now_text);
                 rec_.set("files_done", std::to_string(progress_.files_done.load()));
                 rec_.set("packets", std::to_string(progress_.packets_written.load()));
+                rec_.set("read_bytes", std::to_string(f.read));
+                rec_.set("total_bytes", std::to_string(f.total));
+                if (f.eta >= 0) rec_.set("eta", std::to_string(static_cast<std::int64_t>(f.eta + 0.5)));
                 try {
                     write_record_file(record_path_, rec_, ctx_.config.file_mode);
                 } catch (const error&) {
@@ -94,6 +135,7 @@ private:
     record& rec_;
     std::mutex& rec_mutex_;
     bool terminal_;
+    std::chrono::steady_clock::time_point begun_;
     bool shown_ = false;
     bool done_ = false;
     std::mutex mutex_;

@@ -11,7 +11,9 @@
 #pragma once
 
 #include "capture/tool/manifest_options.hpp"
+#include "capture/engine/analyst.hpp"
 #include "capture/engine/archive.hpp"
+#include "capture/engine/capture_dir.hpp"
 #include "capture/sys/atomic_file.hpp"
 #include "capture/pcap/bpf.hpp"
 #include "capture/pcap/capture_writer.hpp"
@@ -20,6 +22,7 @@
 #include "capture/text/naming.hpp"
 #include "capture/sys/process.hpp"
 #include "capture/engine/pull.hpp"
+#include "capture/engine/pull_status.hpp"
 #include "capture/engine/registry.hpp"
 #include "capture/sys/time_format.hpp"
 #include "capture/engine/time_window.hpp"
@@ -55,9 +58,9 @@ inline constexpr char archives_separator = '\n';
 /// Declares cap-pull's own options on tool.
 inline void declare_pull_options(cli::tool& tool) {
     namespace po = boost::program_options;
-    tool.takes_operands("EXPRESSION").takes_jobs("files filtered");
+    tool.takes_operands("EXPRESSION").takes_jobs("files filtered").audits("pull");
     tool.add_options()
-        ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the pull is for (default: SUDO_USER, else you)")
+        ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the pull is for (default: the 'analyst' key, else SUDO_USER, else you)")
         ("description,d", po::value<std::string>()->value_name("TEXT"), "why: a description (default: made from the expression)")
         ("expression,e", po::value<std::string>()->value_name("EXPR"), "the BPF expression of the traffic to pull")
         ("archive,r", po::value<std::vector<std::string>>()->value_name("DIR")->composing(),
@@ -148,8 +151,25 @@ private:
 
 inline std::string pull_analyst(const cli::context& ctx) {
     if (ctx.vm.count("analyst")) return ctx.vm["analyst"].as<std::string>();
-    if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
-    return current_actor().user;
+    return default_analyst(ctx.config);
+}
+
+// What a refused or failed pull's audit line says of it: the options as
+// given, whatever is wrong with them.
+inline void note_pull_attempt(cli::context& ctx) {
+    const auto& vm = ctx.vm;
+    ctx.attempt.set("analyst", pull_analyst(ctx));
+    if (vm.count("description")) ctx.attempt.set("desc", vm["description"].as<std::string>());
+    std::string expression;
+    if (vm.count("expression")) expression = vm["expression"].as<std::string>();
+    for (const auto& w : ctx.operands) expression += (expression.empty() ? "" : " ") + w;
+    if (vm.count("expression") || !ctx.operands.empty()) ctx.attempt.set("expr", expression);
+    for (const char* k : {"since", "until", "write"})
+        if (vm.count(k)) ctx.attempt.set(k, vm[k].as<std::string>());
+    std::string archives;
+    for (const auto& a : vm.count("archive") ? vm["archive"].as<std::vector<std::string>>() : ctx.config.archives)
+        archives += (archives.empty() ? "" : std::string(1, archives_separator)) + a;
+    if (!archives.empty()) ctx.attempt.set("archives", archives);
 }
 
 inline std::string iso(const timestamp& t, int digits = -1) {
@@ -279,6 +299,9 @@ inline int run_dry_run(cli::context& ctx, const pull_request& req) {
 
 /// Runs cap-pull; returns the exit code.
 inline int run_pull_tool(cli::context& ctx) {
+    // A dry run reads no packet and logs nothing, refused or not.
+    if (ctx.vm.count("dry-run")) ctx.action.clear();
+    detail::note_pull_attempt(ctx);
     std::string expression_given;
     pull_request req = detail::pull_request_from(ctx, expression_given);
     // An expression that means nothing on any usual link type is refused
@@ -331,12 +354,13 @@ inline int run_pull_tool(cli::context& ctx) {
         if (::lstat(out_path.c_str(), &st) != 0) link.make(file_name_of(out->temp_path()), out_path);
     } else {
         const std::string& dir = ctx.config.dir;
-        make_directory_for(dir, file_mode);
+        const auto group = prepare_pull_dir(dir, ctx.config.capture_user, ctx.config.capture_group, file_mode);
         for (int n = 1;; ++n) {
             out_path = dir + "/" + capture_file_name(analyst, numbered_description(description, n), started,
                                                      capture_kind::pull, pcapng);
             out.emplace(capture_writer::to_file(out_path, options));
             set_file_mode(out->temp_path(), file_mode);
+            if (group) set_file_group(out->temp_path(), *group);
             if (link.make(file_name_of(out->temp_path()), out_path)) break;
             out->abandon();
             if (n >= max_name_attempts) throw error(out_path + ": File exists");
@@ -366,18 +390,22 @@ inline int run_pull_tool(cli::context& ctx) {
     rec.set("user", who.sudo_user.empty() ? who.user : who.sudo_user);
     rec.set("files_total", std::to_string(plan.files.size()));
     rec.set("progress", "starting, 0/" + std::to_string(plan.files.size()) + " files");
+    rec.set("read_bytes", "0");
+    rec.set("total_bytes", std::to_string(plan.bytes));
     if (!record_path.empty()) write_record_file(record_path, rec, file_mode);
 
     record details{{"id", rec.get("id")}, {"analyst", analyst}, {"file", rec.get("file")}, {"expr", expression_given}};
     for (const char* k : {"since", "until"})
         if (rec.has(k)) details.set(k, rec.get(k));
     details.set("files", std::to_string(plan.files.size()));
-    if (plan.files.empty())
+    if (plan.files.empty() && plan.problems.empty())
         ctx.warn("no file of the archive covers the window: the capture will be empty");
     ctx.log("pull", "started", details);
+    ctx.attempt = details;  // a failure from here on names the pull by its id
 
     pull_progress progress;
     progress.files_total = plan.files.size();
+    progress.bytes_total = plan.bytes;
     pull_result result;
     std::string failure;
     std::optional<std::uint64_t> kept;  // packets kept of a pull that failed part way
@@ -387,8 +415,18 @@ inline int run_pull_tool(cli::context& ctx) {
         const std::string temp = out->temp_path();
         try {
             result = run_pull(plan, req, *out, progress, pull_stop_requested);
-            out->commit();
-            link.published();
+            // Every source failed: no capture to publish (on standard
+            // output, what was written is gone already).
+            if (to_stdout || !pull_outcome_of(false, false, result.interrupted,
+                                              plan.problems.size() + result.failures.size(), plan.files.size(),
+                                              result.failures.size(), result.packets)
+                                 .nothing_read) {
+                out->commit();
+                link.published();
+            } else {
+                out->abandon();
+                link.remove();
+            }
         } catch (const std::exception& e) {
             failure = e.what();
             // A full disk: what was written so far is still the traffic
@@ -414,16 +452,26 @@ inline int run_pull_tool(cli::context& ctx) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
     for (const auto& f : result.failures) ctx.warn(f);
 
-    std::string state = !failure.empty() ? "failed" : result.interrupted ? "interrupted" : "done";
+    std::size_t problems = plan.problems.size() + result.failures.size();
+    const pull_outcome outcome = pull_outcome_of(!failure.empty(), kept.has_value(), result.interrupted, problems,
+                                                 plan.files.size(), result.failures.size(), result.packets);
+    if (outcome.nothing_read && failure.empty())
+        failure = "nothing was pulled: its sources failed (" + std::to_string(problems) +
+                  (problems == 1 ? " problem" : " problems") + "), so no capture was made";
+    const std::string& state = outcome.state;
     rec.set("state", state);
     rec.set("ended", format_iso8601(std::time(nullptr)));
     if (kept) result.last.reset();  // which packet came last is not known
     rec.set("packets", std::to_string(kept ? *kept : result.packets));
-    rec.set("bytes", std::to_string(failure.empty() || kept ? out->bytes() : 0));
+    rec.set("bytes", std::to_string((failure.empty() || kept) && outcome.publish ? out->bytes() : 0));
     rec.set("format", pcapng ? "pcapng" : plan.nanoseconds ? "pcap-ns" : "pcap");
     rec.set("files_done", std::to_string(progress.files_done.load()));
     rec.set("read_bytes", std::to_string(progress.bytes_read.load()));  // also when it failed part way
-    if (seconds > 0.05 && result.bytes_read > 0 && !result.interrupted)
+    rec.erase("eta");
+    // Even a pull of a few milliseconds measures the rate (the dry run's
+    // estimate had none after a small pull); its fixed costs make it low,
+    // which errs on the side of a longer estimate.
+    if (seconds > 0 && result.bytes_read > 0 && !result.interrupted)
         rec.set("scan_rate", std::to_string(static_cast<std::uint64_t>(static_cast<double>(result.bytes_read) / seconds)));
     if (result.interrupted)
         rec.set("progress", "interrupted: complete up to " +
@@ -432,13 +480,12 @@ inline int run_pull_tool(cli::context& ctx) {
                                 ", " + std::to_string(progress.files_done.load()) + "/" +
                                 std::to_string(plan.files.size()) + " files");
     else
-        rec.set("progress", std::string(failure.empty() ? "done, " : "failed, ") +
+        rec.set("progress", (failure.empty() ? state : std::string("failed")) + ", " +
                                 std::to_string(progress.files_done.load()) + "/" +
                                 std::to_string(plan.files.size()) + " files");
     const int digits = plan.nanoseconds ? 9 : 6;
     if (result.first) rec.set("first", detail::iso(*result.first, digits));
     if (result.last) rec.set("last", detail::iso(*result.last, digits));
-    std::size_t problems = plan.problems.size() + result.failures.size();
     if (problems) rec.set("problems", std::to_string(problems));
     if (!failure.empty()) rec.set("reason", failure);
     if (!record_path.empty()) {
@@ -453,10 +500,10 @@ inline int run_pull_tool(cli::context& ctx) {
     details.set("bytes", rec.get("bytes"));
     if (problems) details.set("problems", std::to_string(problems));
     if (!failure.empty()) details.set("reason", failure);
-    ctx.log("pull", state == "done" ? (problems ? "partial" : "ok") : state, details);
+    ctx.log("pull", outcome.audit, details);
 
     if (!failure.empty() && !kept) throw error(failure);
-    if (manifest && !publish_pull_manifest(ctx, rec, req, plan, out_path)) ++problems;
+    const bool manifest_failed = manifest && outcome.publish && !publish_pull_manifest(ctx, rec, req, plan, out_path);
     if (kept) {
         ctx.warn(failure);
         ctx.warn(out_path + ": kept the " + std::to_string(*kept) +
@@ -474,7 +521,7 @@ inline int run_pull_tool(cli::context& ctx) {
             write_record(*ctx.out, shown, ctx.output);
         }
     }
-    return problems || result.interrupted || kept ? exit_failure : exit_ok;
+    return outcome.exit_code || manifest_failed ? exit_failure : exit_ok;
 }
 
 }  // namespace capture

@@ -7,6 +7,8 @@
 // and says "OK" on a pipe, and only then does cap-start return.
 #pragma once
 
+#include "capture/engine/analyst.hpp"
+#include "capture/engine/capture_dir.hpp"
 #include "capture/sys/atomic_file.hpp"
 #include "capture/pcap/bpf.hpp"
 #include "capture/engine/cli.hpp"
@@ -70,38 +72,6 @@ inline std::string join_words(const std::vector<std::string>& words, std::size_t
     return out;
 }
 
-/// The mode of a capture directory made for files of file_mode: as
-/// directory_mode_for, and for root also setgid and writable by the
-/// capture group (the capture, which runs as a member of it, creates its
-/// files there, and they keep that group).
-inline mode_t capture_dir_mode(mode_t file_mode, bool as_root) {
-    mode_t mode = directory_mode_for(file_mode);
-    return as_root ? mode | 02070 : mode;
-}
-
-/// Creates the capture directory when it is missing, with
-/// capture_dir_mode(file_mode, as_root) (2770 for root, 0750 for anyone
-/// else with the default 0640), owned for root by root and the capture
-/// group. Parents are made 0755. Throws error.
-inline void ensure_capture_dir(const std::string& dir, bool as_root, gid_t group, mode_t file_mode = default_file_mode) {
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) throw error(dir + ": not a directory");
-        return;
-    }
-    if (errno != ENOENT) throw system_failure(dir);
-    for (std::size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1)) {
-        std::string parent = dir.substr(0, slash);
-        if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) throw system_failure(parent);
-    }
-    mode_t mode = capture_dir_mode(file_mode, as_root);
-    if (::mkdir(dir.c_str(), mode & 0777) != 0 && errno != EEXIST) throw system_failure(dir);
-    if (as_root) {
-        if (::chown(dir.c_str(), 0, group) != 0) throw system_failure(dir);
-        if (::chmod(dir.c_str(), mode) != 0) throw system_failure(dir);
-    }
-}
-
 /// The absolute form of dir (which exists). Throws error.
 inline std::string absolute_dir(const std::string& dir) {
     char* real = ::realpath(dir.c_str(), nullptr);
@@ -141,10 +111,7 @@ inline start_request parse_start_request(const cli::context& ctx, const std::fun
             req.expression = join_words(ops, 1);
         }
     }
-    if (req.analyst.empty()) {
-        if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) req.analyst = sudo;
-        else req.analyst = current_actor().user;
-    }
+    if (req.analyst.empty()) req.analyst = default_analyst(ctx.config);
     if (req.expression.empty())
         throw usage_error("no expression: say what traffic to capture (-e 'EXPRESSION', or after the analyst)");
     if (req.description.empty()) req.description = description_from_expression(req.expression);
@@ -234,25 +201,9 @@ inline int run_past_pull(const cli::context& ctx, const record& started) {
 inline int run_start(cli::context& ctx) {
     const auto& vm = ctx.vm;
     actor who_started = current_actor();
-    record attempt;
-    auto log_failure = [&](const std::string& outcome, const std::string& why) {
-        record details = attempt;
-        details.set("reason", why);
-        ctx.log("start", outcome, details);
-    };
-    // Every step before the capture exists is logged when it stops the start:
-    // "refused" for the user's mistake, "failed" for the machine's.
-    auto logged = [&](const std::function<void()>& step) {
-        try {
-            step();
-        } catch (const usage_error& e) {
-            log_failure("refused", e.what());
-            throw;
-        } catch (const error& e) {
-            log_failure("failed", e.what());
-            throw;
-        }
-    };
+    // Whatever stops the start before the capture is logged is logged by the
+    // runner (tool::audits): "refused" for the user's mistake, "failed" for
+    // the machine's, with what ctx.attempt knows by then.
 
     live_settings device;
     device.interface = vm.count("interface") ? vm["interface"].as<std::string>() : ctx.config.interface;
@@ -279,33 +230,33 @@ inline int run_start(cli::context& ctx) {
     unique_pcap handle;
     start_request req;
     std::string header;
-    logged([&] {
-        if (device.interface.empty()) device.interface = default_interface();
-        attempt.set("iface", device.interface);
-        handle = open_live(device);
-        req = detail::parse_start_request(ctx, [&](const std::string& words) {
-            try {
-                compile_filter(handle.get(), words);
-                return true;
-            } catch (const usage_error&) {
-                return false;
-            }
-        });
-        attempt.set("analyst", req.analyst);
-        attempt.set("desc", req.description);
-        attempt.set("expr", req.expression);
-        apply_filter(handle.get(), vlan ? vlan_expression(req.expression) : req.expression, device.interface);
-        header = pcap_file_header_for(handle.get());
+    if (device.interface.empty()) device.interface = default_interface();
+    ctx.attempt.set("iface", device.interface);
+    handle = open_live(device);
+    req = detail::parse_start_request(ctx, [&](const std::string& words) {
+        try {
+            compile_filter(handle.get(), words);
+            return true;
+        } catch (const usage_error&) {
+            return false;
+        }
     });
+    ctx.attempt.set("analyst", req.analyst);
+    ctx.attempt.set("desc", req.description);
+    ctx.attempt.set("expr", req.expression);
+    apply_filter(handle.get(), vlan ? vlan_expression(req.expression) : req.expression, device.interface);
+    header = pcap_file_header_for(handle.get());
 
     bool as_root = ::geteuid() == 0;
     run_as who;
-    std::string dir;
-    logged([&] {
-        if (as_root) who = resolve_run_as(ctx.config.capture_user, ctx.config.capture_group);
-        ensure_capture_dir(ctx.config.dir, as_root, who.gid, file_mode);
-        dir = absolute_dir(ctx.config.dir);
-    });
+    if (as_root) who = resolve_run_as(ctx.config.capture_user, ctx.config.capture_group);
+    check_capture_dir_usable(ctx.config.dir);
+    ensure_capture_dir(ctx.config.dir, as_root, who.gid, file_mode);
+    if (as_root && who.uid != 0 &&
+        make_capture_dir_usable(ctx.config.dir, who, capture_dir_mode(file_mode, true), calling_uid()))
+        ctx.warn(ctx.config.dir + ": made usable by the capture (group " + who.group + ", mode " +
+                 format_file_mode(capture_dir_mode(file_mode, true)) + ")");
+    const std::string dir = absolute_dir(ctx.config.dir);
 
     record rec;
     rec.set("kind", "live");
@@ -409,13 +360,7 @@ inline int run_start(cli::context& ctx) {
     detail::handle_left_to_exit = handle.release();
     go_read.reset();
 
-    std::string line;
-    try {
-        line = read_handshake(side.channel, std::chrono::seconds(15));
-    } catch (const error& e) {
-        log_failure("failed", e.what());
-        throw;
-    }
+    std::string line = read_handshake(side.channel, std::chrono::seconds(15));
     std::optional<record> started = parse_record_line(line);
     if (!started) throw error("the capture process sent an empty record");
     record details{{"id", started->get("id")}, {"analyst", started->get("analyst")}, {"file", started->get("file")},
@@ -424,7 +369,8 @@ inline int run_start(cli::context& ctx) {
     ctx.log("start", "ok", details);
     write_handshake(go_write, "go");
     go_write.reset();
-    if (ctx.output == output_mode::human) *ctx.out << "Started: " << started->get("file") << '\n';
+    if (ctx.output == output_mode::human)
+        *ctx.out << "Started " << started->get("id") << ": " << started->get("file") << '\n';
     else write_record(*ctx.out, *started, ctx.output);
     if (!ctx.vm.count("past")) return exit_ok;
     ctx.out->flush();
@@ -434,9 +380,9 @@ inline int run_start(cli::context& ctx) {
 /// Declares cap-start's own options on tool.
 inline void declare_start_options(cli::tool& tool) {
     namespace po = boost::program_options;
-    tool.takes_operands("ANALYST DESCRIPTION EXPRESSION");
+    tool.takes_operands("ANALYST DESCRIPTION EXPRESSION").audits("start");
     tool.add_options()
-        ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the capture is for (default: SUDO_USER, else you)")
+        ("analyst,a", po::value<std::string>()->value_name("ANALYST"), "who the capture is for (default: the 'analyst' key, else SUDO_USER, else you)")
         ("description,d", po::value<std::string>()->value_name("TEXT"), "why: a description (default: made from the expression)")
         ("expression,e", po::value<std::string>()->value_name("EXPR"), "the BPF expression of the traffic to capture")
         ("interface,i", po::value<std::string>()->value_name("IFACE"), "the interface (default: configured, else the first up one)")

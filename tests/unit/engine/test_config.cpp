@@ -1,6 +1,7 @@
 // Configuration precedence (file < environment < command line) and the
 // refusal of bad lines, named by file and line.
 #include "capture/engine/cli.hpp"
+#include "capture/engine/analyst.hpp"
 #include "capture/engine/config.hpp"
 
 #include <catch2/catch.hpp>
@@ -346,4 +347,27 @@ TEST_CASE("an argument holding one of Boost's placeholders is refused, not loope
     // A '%' where all is well is just a '%'.
     capture::parse_config_text("dir = /nsm/100%\n", "f.conf", s);
     CHECK(s.dir == "/nsm/100%");
+}
+
+TEST_CASE("analyst = NAME: the default analyst; before it SUDO_USER, then the user") {
+    clean_env env;
+    capture::settings s;
+    capture::parse_config_text("analyst = carol\n", "test.conf", s);
+    CHECK(s.analyst == "carol");
+    CHECK(capture::default_analyst(s) == "carol");
+    capture::settings none;
+    ::setenv("SUDO_USER", "sudoer", 1);
+    CHECK(capture::default_analyst(none) == "sudoer");
+    CHECK(capture::default_analyst(s) == "carol");
+    ::unsetenv("SUDO_USER");
+    CHECK(capture::default_analyst(none) == capture::current_actor().user);
+}
+
+TEST_CASE("link = NAME = URL: blanks around the second '=' too") {
+    capture::settings s;
+    capture::parse_config_text("link = ids = https://x/{host}\nlink=pdns=https://p/{host}\n", "test.conf", s);
+    REQUIRE(s.links.size() == 2);
+    CHECK(s.links[0].name == "ids");
+    CHECK(s.links[0].url == "https://x/{host}");
+    CHECK(s.links[1].name == "pdns");
 }

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -154,6 +155,46 @@ TEST_CASE("a missing syslog socket is reported, never silent; off is off") {
     settings.enabled = false;
     capture::audit_log off(settings, "cap-test");
     CHECK_FALSE(off.log("hash", "ok"));
+}
+
+TEST_CASE("lines lost are counted: the first is news, the rest make one summary") {
+    capture::audit_settings settings;
+    settings.socket_path = "/nonexistent/capture/log";
+    capture::audit_log log(settings, "cap-test");
+    CHECK_FALSE(log.unlogged_summary());
+    auto first = log.try_log("hash", "ok", capture::record{{"file", "/a.pcap"}});
+    REQUIRE(first);
+    CHECK(first->news);
+    CHECK(first->text.find("not logged: action=hash outcome=ok") != std::string::npos);
+    CHECK_FALSE(log.unlogged_summary());  // one line lost was said whole: nothing to add
+    const capture::audit_log copy = log;  // copies keep one count, as the runner's context does
+    for (int i = 0; i < 31; ++i) {
+        auto later = copy.try_log("hash", "ok");
+        REQUIRE(later);
+        CHECK_FALSE(later->news);
+    }
+    CHECK(log.unlogged() == 32);
+    REQUIRE(log.unlogged_summary());
+    CHECK(*log.unlogged_summary() == "syslog: /nonexistent/capture/log: No such file or directory (32 audit lines not logged)");
+}
+
+TEST_CASE("a line lost for another reason is news again, and the summary says so") {
+    char dir[] = "/tmp/capture-audit.XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    const std::string not_a_socket = std::string(dir) + "/log";
+    capture::audit_settings settings;
+    settings.socket_path = not_a_socket;
+    capture::audit_log log(settings, "cap-test");
+    REQUIRE(log.try_log("hash", "ok"));  // no such file
+    REQUIRE(capture::unique_fd(::open(not_a_socket.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)));  // a plain file: refused
+    auto other = log.try_log("hash", "ok");
+    REQUIRE(other);
+    CHECK(other->news);
+    CHECK(log.unlogged() == 2);
+    REQUIRE(log.unlogged_summary());
+    CHECK(log.unlogged_summary()->find("several reasons, said above (2 audit lines not logged)") != std::string::npos);
+    ::unlink(not_a_socket.c_str());
+    ::rmdir(dir);
 }
 
 TEST_CASE("facility names") {

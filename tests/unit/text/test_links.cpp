@@ -65,6 +65,9 @@ TEST_CASE("templates are NAME=URL with known placeholders and no blanks") {
     CHECK_THROWS_WITH(capture::parse_link_template("https://x.example/{host}"), Catch::Contains("not NAME=URL"));
     CHECK_THROWS_WITH(capture::parse_link_template("=https://x"), Catch::Contains("not NAME=URL"));
     CHECK_THROWS_WITH(capture::parse_link_template("my ids=https://x"), Catch::Contains("link name 'my ids'"));
+    CHECK(capture::parse_link_template("ids = https://x/{host}").name == "ids");
+    CHECK(capture::parse_link_template("ids\t= https://x/{host}").url == "https://x/{host}");
+    CHECK_THROWS_WITH(capture::parse_link_template(" = https://x"), Catch::Contains("not NAME=URL"));
     CHECK_THROWS_WITH(capture::parse_link_template("ids="), Catch::Contains("no URL"));
     CHECK_THROWS_WITH(capture::parse_link_template("ids=https://x/?q={hots}"), Catch::Contains("unknown placeholder {hots}"));
     CHECK_THROWS_WITH(capture::parse_link_template("ids=https://x/?q={host"), Catch::Contains("'{' without '}'"));

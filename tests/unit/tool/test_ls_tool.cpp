@@ -44,3 +44,29 @@ TEST_CASE("the verbose block has the original labels, and Progress for pulls") {
                               "Packets: 12", "Dropped: 1", "Progress: 2009-02-17T20:00:00Z"})
         CHECK(text.find(label) != std::string::npos);
 }
+
+TEST_CASE("a row of the table: id first, then analyst, start, state, size, progress, description") {
+    capture::listed_capture c;
+    c.rec = capture::record{{"id", "p7m2ta"}, {"kind", "pull"}, {"analyst", "carol"}, {"file", "/nonexistent.pcap"},
+                            {"desc", "pull host 10.0.0.7"}, {"bytes", "2048"}, {"read_bytes", "420"},
+                            {"total_bytes", "1000"}, {"eta", "13"}};
+    c.state = "running";
+    c.started = 1234902022;
+    auto row = capture::capture_table_row(c);
+    REQUIRE(row.size() == capture::capture_table_header().size());
+    CHECK(capture::capture_table_header().front() == "ID");
+    CHECK(row[0] == "p7m2ta");
+    CHECK(row[1] == "carol");
+    CHECK(row[2] == capture::format_human_time(1234902022));
+    CHECK(row[3] == "running");
+    CHECK(row[4] == "2.0 KiB");
+    CHECK(row[5] == "42% ETA 13s");
+    CHECK(row[6] == "pull host 10 0 0 7");
+    c.state = "interrupted";
+    CHECK(capture::capture_table_row(c)[5] == "42%");
+    c.rec.set("kind", "live");
+    CHECK(capture::capture_table_row(c)[5] == "");
+    c.stale = true;
+    c.state = "running";
+    CHECK(capture::capture_table_row(c)[3] == "running (stale)");
+}
