@@ -283,7 +283,7 @@ _capture() {
     [[ $split == true ]] && return
 
     # What is on the line already: "--", --check, -e, and how many operands.
-    local i w operands_only=false checking=false expression=false operands=0
+    local i w operands_only=false checking=false verifying=false expression=false operands=0
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         if [[ $operands_only == true || $w != -* || $w == - ]]; then
@@ -293,6 +293,7 @@ _capture() {
         case $w in
         --) operands_only=true ;;
         -c | --check) checking=true ;;
+        --verify-audit) verifying=true ;;
         -e | --expression | --expression=*) expression=true ;;
         esac
         # The value of "-w N" is not an operand.
@@ -310,6 +311,14 @@ _capture() {
         if [[ $checking == true ]]; then _capture_files any; else _capture_files capture; fi
         ;;
     cap-stop) _capture_ids ;;
+    cap-ls)
+        # --verify-audit reads audit logs; otherwise cap-ls takes no operand.
+        if [[ $verifying == true ]]; then
+            _capture_files any
+        else
+            [[ $operands_only == false && -z $cur ]] && _capture_add "$_capture_opts"
+        fi
+        ;;
     cap-start)
         # cap-start ANALYST [DESCRIPTION] EXPRESSION...: the first operand is
         # an analyst, unless -e gave the expression.

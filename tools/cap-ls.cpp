@@ -4,7 +4,7 @@
 int main(int argc, char** argv) {
     capture::cli::tool tool("cap-ls",
                             "List running captures and pulls (--all: finished ones too; --report: totals).",
-                            "[OPTION]...");
+                            "[OPTION]... [--verify-audit [FILE]...]");
     capture::declare_ls_options(tool);
     return tool.run(argc, argv, capture::run_ls);
 }

@@ -45,6 +45,7 @@ struct context {
     output_mode output = output_mode::records;
     bool verbose = false;
     std::vector<std::string> operands; ///< the positional arguments
+    std::vector<std::string> command_line; ///< argv as given (for manifests)
     std::istream* in = &std::cin;
     std::ostream* out = &std::cout;
     std::ostream* err = &std::cerr;
@@ -67,6 +68,7 @@ struct context {
     void log(std::string_view action_name, std::string_view outcome, const record& details = {}) const {
         if (action_name == action && outcome != "started") action_logged = true;
         if (auto miss = audit.try_log(action_name, outcome, details); miss && miss->news) warn(miss->text);
+        if (auto failure = audit.log_chained(action_name, outcome, details)) warn(*failure);
     }
 
     /// Logs the end of the action the body did not log itself (one that
@@ -255,6 +257,7 @@ public:
         std::optional<std::ostream> safe_out;
         context ctx;
         ctx.tool = name_;
+        ctx.command_line.assign(argv, argv + argc);
         int status;
         try {
             if (!parse(argc, argv, ctx)) return finish(ctx, exit_ok);

@@ -179,6 +179,7 @@ inline boost::program_options::options_description config_file_keys() {
         ("sidecar", po::value<bool>(), "cap-hash writes sidecar files by default")
         ("syslog", po::value<std::string>(), "syslog facility, or off")
         ("syslog-socket", po::value<std::string>(), "local syslog socket")
+        ("audit-log", po::value<std::string>(), "hash-chained local audit log (absolute path)")
         ("interface", po::value<std::string>(), "cap-start's default interface")
         ("snaplen", po::value<int>(), "cap-start's default snapshot length")
         ("user", po::value<std::string>(), "user a capture runs as once the device is open")
@@ -362,6 +363,10 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
     if (vm.count("sidecar")) s.sidecar = vm["sidecar"].as<bool>();
     checked("syslog", [&](const std::string& v) { detail::apply_syslog_value(s.audit, v); });
     if (vm.count("syslog-socket")) s.audit.socket_path = value_of("syslog-socket");
+    checked("audit-log", [&](const std::string& v) {
+        if (v.empty() || v.front() != '/') throw usage_error("audit-log: '" + v + "' is not an absolute path");
+        s.audit.chain_path = v;
+    });
     if (vm.count("interface")) s.interface = value_of("interface");
     if (vm.count("snaplen")) {
         s.snaplen = vm["snaplen"].as<int>();

@@ -7,6 +7,7 @@
 // comes back to the caller, who says it on stderr.
 #pragma once
 
+#include "capture/text/audit_chain.hpp"
 #include "capture/sys/error.hpp"
 #include "capture/sys/escape.hpp"
 #include "capture/sys/fd.hpp"
@@ -33,6 +34,7 @@ struct audit_settings {
     bool enabled = true;                  ///< false: syslog=off, said once at start
     int facility = LOG_USER;              ///< a LOG_* facility value
     std::string socket_path = "/dev/log"; ///< the local syslog socket
+    std::string chain_path;               ///< audit-log: the hash-chained local log, empty: none
 };
 
 /// The facility named (user, daemon, auth, authpriv, local0..local7).
@@ -214,6 +216,21 @@ public:
         return "syslog: " + settings_.socket_path + ": " +
                (tally_->one_reason ? tally_->first_reason : std::string("several reasons, said above")) + " (" +
                std::to_string(tally_->lost) + " audit lines not logged)";
+    }
+
+    /// Logs one action to the hash-chained local log (audit-log, see
+    /// audit_chain.hpp), when there is one. Returns an error message when
+    /// the line could not be written, nothing when it was or there is none.
+    std::optional<std::string> log_chained(std::string_view action, std::string_view outcome,
+                                           const record& details) const {
+        if (settings_.chain_path.empty()) return std::nullopt;
+        try {
+            append_chained(settings_.chain_path, ident_, audit_message(action, outcome, who_, details));
+        } catch (const std::exception& e) {
+            return std::string("audit-log: ") + e.what() + " (not logged: " +
+                   audit_message(action, outcome, who_, details) + ")";
+        }
+        return std::nullopt;
     }
 
 private:

@@ -3,6 +3,7 @@
 // small pool of threads, results in input order.
 #pragma once
 
+#include "capture/engine/manifest.hpp"
 #include "capture/engine/cli.hpp"
 #include "capture/sys/digest.hpp"
 #include "capture/sys/error.hpp"
@@ -55,6 +56,7 @@ public:
             reader_failed_ = true;
             return;
         }
+        if (is_manifest_path(path)) return submit_manifest(path);
         std::ifstream in(path, std::ios::binary);
         if (!in) {
             ctx_.warn(path + ": " + errno_text(errno));
@@ -262,6 +264,48 @@ private:
             }
         };
         auto emit = [this, it] { emit_result(*it); };
+        pool_.submit(std::move(work), std::move(emit));
+    }
+
+    // A provenance manifest (engine/manifest.hpp): its output and sources,
+    // one "NAME: OK" line each, checked in the pool like any file.
+    void submit_manifest(const std::string& path) {
+        auto found = std::make_shared<std::vector<manifest_check_item>>();
+        auto why = std::make_shared<std::string>();
+        auto work = [path, found, why] {
+            try {
+                *found = check_manifest(path);
+            } catch (const std::exception& e) {
+                *why = e.what();
+            }
+        };
+        auto emit = [this, path, found, why] {
+            if (!why->empty()) {
+                ctx_.warn(*why);
+                ++missing_;
+                ctx_.log("check", "missing", record{{"file", path}, {"error", *why}});
+                return;
+            }
+            std::size_t bad = 0;
+            for (const auto& it : *found) {
+                if (it.verdict == "FAILED") ++bad;
+                if (options_.quiet && it.verdict == "OK") continue;
+                if (records_out_) {
+                    record r{{"file", it.path}, {"manifest", path}, {"role", it.role},
+                             {"verified", it.verdict == "OK" ? "ok" : it.verdict == "gone" ? "gone" : "failed"}};
+                    if (!it.why.empty()) r.set("reason", it.why);
+                    write_record(*ctx_.out, r, ctx_.vm.count("json") ? output_mode::json : output_mode::records);
+                } else {
+                    *ctx_.out << check_result_line(it.path, it.verdict == "OK" ? "OK"
+                                                            : it.verdict == "gone" ? "gone (not checked: " + it.why + ")"
+                                                                                   : "FAILED (" + it.why + ")")
+                              << '\n';
+                }
+            }
+            mismatched_ += bad;
+            ctx_.out->flush();
+            ctx_.log("check", bad ? "failed" : "ok", record{{"file", path}, {"checked", std::to_string(found->size())}});
+        };
         pool_.submit(std::move(work), std::move(emit));
     }
 

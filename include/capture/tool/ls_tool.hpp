@@ -2,6 +2,7 @@
 // (see cap-ls(1)).
 #pragma once
 
+#include "capture/tool/audit_verify.hpp"
 #include "capture/engine/cli.hpp"
 #include "capture/engine/leftovers.hpp"
 #include "capture/engine/pull_status.hpp"
@@ -237,6 +238,8 @@ inline bool report_leftovers(const cli::context& ctx, bool clean) {
 /// Runs cap-ls; returns the exit code.
 inline int run_ls(cli::context& ctx) {
     const auto& vm = ctx.vm;
+    if (vm.count("verify-audit")) return run_verify_audit(ctx);
+    if (!ctx.operands.empty()) throw usage_error("a FILE is only taken with --verify-audit: '" + ctx.operands[0] + "'");
     std::int64_t now = std::time(nullptr);
     std::int64_t stale_age = static_cast<std::int64_t>(parse_duration(ctx.config.stale_age, "stale-age"));
     bool all = vm.count("all") > 0 || vm.count("history") > 0 || vm.count("report") > 0;
@@ -313,7 +316,9 @@ inline void declare_ls_options(cli::tool& tool) {
         ("history", "the same as --all: ended captures and pulls too, from their records")
         ("report", "sum captures, pulls, bytes, packets and time per analyst per day")
         ("by", po::value<std::string>()->value_name("KEYS"), "with --report: analyst, day or analyst,day (the default)")
-        ("clean", "remove the temporary files that tools killed before they finished left behind");
+        ("clean", "remove the temporary files that tools killed before they finished left behind")
+        ("verify-audit", "check the hash chain of the audit-log (or of each FILE, oldest first)");
+    tool.takes_operands("FILE");
 }
 
 }  // namespace capture

@@ -3,6 +3,7 @@
 // a file or standard output with -w.
 #pragma once
 
+#include "capture/tool/manifest_options.hpp"
 #include "capture/engine/analyst.hpp"
 #include "capture/text/audit.hpp"
 #include "capture/pcap/capture_writer.hpp"
@@ -43,6 +44,7 @@ inline void add_merge_options(cli::tool& tool) {
         ("mergecap-order", "on equal timestamps put the later input first, as mergecap 4.0 does")
         ("max-open", po::value<int>()->value_name("N")->default_value(8192),
          "inputs mapped at once at most; more are merged in a tree");
+    declare_manifest_options(tool, "");
 }
 
 namespace detail {
@@ -94,6 +96,7 @@ inline int run_merge(cli::context& ctx) {
         throw usage_error("refusing to write a binary capture to a terminal (redirect or pipe -w -)");
     if (ctx.vm.count("write") && ctx.vm["write"].as<std::string>().empty()) throw usage_error("--write: empty name");
     if (ctx.vm.count("write") && !to_stdout) cli::check_caller_may_write(ctx, "--write", ctx.vm["write"].as<std::string>());
+    const bool manifest = manifest_wanted(ctx, false, to_stdout);
     const std::string analyst = detail::merge_analyst(ctx);
     const std::string description = ctx.vm.count("description") ? ctx.vm["description"].as<std::string>() : "";
 
@@ -236,6 +239,15 @@ inline int run_merge(cli::context& ctx) {
     if (!failure.empty()) details.set("error", failure);
     ctx.log("merge", !failure.empty() ? "failed" : failed ? "partial" : "ok", details);
 
+    if (manifest) {
+        manifest_request m;
+        m.analyst = analyst;
+        m.description = description;
+        if (!failure.empty()) m.state = "failed";
+        std::vector<std::string> sources;
+        for (const auto& in : plan.inputs) sources.push_back(in.path);
+        failed = !publish_manifest(ctx, m, out.path(), sources) || failed;
+    }
     if (!to_stdout) {
         if (ctx.output == output_mode::human) {
             *ctx.out << (failure.empty() ? "Merged " : "Failed part way, kept from ") << plan.inputs.size() << " file" << (plan.inputs.size() == 1 ? "" : "s") << ", "

@@ -10,6 +10,7 @@
 // capture of what was merged, published under the final name.
 #pragma once
 
+#include "capture/tool/manifest_options.hpp"
 #include "capture/engine/analyst.hpp"
 #include "capture/engine/archive.hpp"
 #include "capture/engine/capture_dir.hpp"
@@ -76,6 +77,7 @@ inline void declare_pull_options(cli::tool& tool) {
         ("index-dir", po::value<std::string>()->value_name("DIR"),
          "look for indexes under DIR, not beside the captures (default: the 'index-dir' configuration key)")
         ("dry-run,n", "say which files would be read, how (index or scan, and why), and how long it would take; read no packets");
+    declare_manifest_options(tool, " (default: for pulls into the capture directory)");
 }
 
 /// Turns "--since -2h" into "--since=-2h" (and the same for --until), so
@@ -336,6 +338,7 @@ inline int run_pull_tool(cli::context& ctx) {
     if (ctx.vm.count("dry-run")) {
         return detail::run_dry_run(ctx, req);
     }
+    const bool manifest = manifest_wanted(ctx, !ctx.vm.count("write"), to_stdout);
 
     const std::string analyst = detail::pull_analyst(ctx);
     const std::string description = ctx.vm.count("description") ? ctx.vm["description"].as<std::string>()
@@ -528,6 +531,7 @@ inline int run_pull_tool(cli::context& ctx) {
     ctx.log("pull", outcome.audit, details);
 
     if (!failure.empty() && !kept) throw error(failure);
+    const bool manifest_failed = manifest && outcome.publish && !publish_pull_manifest(ctx, rec, req, plan, out_path);
     if (kept) {
         ctx.warn(failure);
         ctx.warn(out_path + ": kept the " + std::to_string(*kept) +
@@ -545,7 +549,7 @@ inline int run_pull_tool(cli::context& ctx) {
             write_record(*ctx.out, shown, ctx.output);
         }
     }
-    return outcome.exit_code ? exit_failure : exit_ok;
+    return outcome.exit_code || manifest_failed ? exit_failure : exit_ok;
 }
 
 }  // namespace capture

@@ -54,7 +54,7 @@ struct hash_call {
     std::string input;
     output_mode mode = output_mode::records;
     bool verbose = false;
-    audit_settings audit{false, LOG_USER, "/dev/log"};
+    audit_settings audit{false, LOG_USER, "/dev/log", ""};
 };
 
 struct hash_result {
@@ -466,7 +466,7 @@ TEST_CASE("one audit line per file hashed and per file checked", "[hash][audit]"
     temp_dir dir;
     syslog_listener listener(dir.path);
     std::string a = dir.file("a.pcap", "abc");
-    audit_settings on{true, LOG_LOCAL3, listener.path};
+    audit_settings on{true, LOG_LOCAL3, listener.path, ""};
 
     hash_call hashing{{}, {a, dir.path + "/gone"}, ""};
     hashing.audit = on;

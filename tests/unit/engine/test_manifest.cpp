@@ -1,0 +1,87 @@
+// The provenance manifest: what it records, and what its check finds.
+#include "capture/engine/manifest.hpp"
+
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using test_support::temp_dir;
+
+capture::manifest_request request() {
+    capture::manifest_request r;
+    r.tool = "cap-pull";
+    r.command_line = {"cap-pull", "-e", "udp"};
+    r.analyst = "grant";
+    r.description = "case \xff 42";  // not UTF-8: written as U+FFFD
+    r.expression = "udp";
+    r.archives = {"/nsm/dl"};
+    r.state = "done";
+    return r;
+}
+
+std::string verdicts(const std::vector<capture::manifest_check_item>& items) {
+    std::string text;
+    for (const auto& i : items) text += i.role + " " + i.verdict + (i.why.empty() ? "" : " " + i.why) + "\n";
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("a manifest records the request, the sources and the output's digest") {
+    temp_dir d;
+    std::string a = d.file("a.pcap", "aaaa"), b = d.file("b.pcap", "bbbbbb"), out = d.file("out.pcap", "abc");
+    auto m = capture::make_manifest(request(), out, {a, b, d.path + "/gone.pcap"}, false);
+    CHECK(m["manifest"] == 1);
+    CHECK(m["tool"] == "cap-pull");
+    CHECK(m["request"]["expression"] == "udp");
+    CHECK(m["command_line"].size() == 3);
+    CHECK(m["sources"].size() == 3);
+    CHECK(m["sources"][1]["size"] == 6);
+    CHECK_FALSE(m["sources"][0].contains("sha256"));
+    CHECK(m["sources"][2].contains("error"));
+    CHECK(m["output"]["sha256"] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(m["output"]["name"] == "out.pcap");
+    auto hashed = capture::make_manifest(request(), out, {a}, true);
+    CHECK(hashed["sources"][0]["sha256"] == "61be55a8e2f6b4e172338bddf184d6dbee29c98853e0a0485ecee7f27b9af0b4");
+    std::string path = capture::write_manifest(m, out, 0644);
+    CHECK(path == out + ".manifest.json");
+    CHECK(test_support::slurp(path).find("case \xef\xbf\xbd 42") != std::string::npos);
+}
+
+TEST_CASE("the check finds a changed output and changed sources, and says a gone one") {
+    temp_dir d;
+    std::string a = d.file("a.pcap", "aaaa"), b = d.file("b.pcap", "bbbbbb"), out = d.file("out.pcap", "abc");
+    std::string path = capture::write_manifest(capture::make_manifest(request(), out, {a, b}, false), out, 0644);
+    CHECK(verdicts(capture::check_manifest(path)) == "output OK\nsource OK\nsource OK\n");
+    d.file("b.pcap", "bbbbbbb");
+    ::unlink(a.c_str());
+    d.file("out.pcap", "abd");
+    auto items = capture::check_manifest(path);
+    REQUIRE(items.size() == 3);
+    CHECK(items[0].verdict == "FAILED");
+    CHECK(items[0].why == "sha256 differs");
+    CHECK(items[1].verdict == "gone");
+    CHECK(items[2].verdict == "FAILED");
+    CHECK(items[2].why.find("size 7, not 6") == 0);
+}
+
+TEST_CASE("a file that is not a manifest is refused with its name") {
+    temp_dir d;
+    std::string p = d.file("x.manifest.json", "{\"output\": {}}");
+    CHECK_THROWS_WITH(capture::check_manifest(p), Catch::Contains("x.manifest.json: not a capture manifest"));
+    p = d.file("y.manifest.json", "{not json");
+    CHECK_THROWS_WITH(capture::check_manifest(p), Catch::Contains("y.manifest.json: not JSON"));
+    p = d.file("z.manifest.json", "{\"manifest\": 9, \"output\": {}}");
+    CHECK_THROWS_WITH(capture::check_manifest(p), Catch::Contains("newer than this tool's"));
+    CHECK(capture::is_manifest_path("a.pcap.manifest.json"));
+    CHECK_FALSE(capture::is_manifest_path(".manifest.json"));
+    CHECK_FALSE(capture::is_manifest_path("a.json"));
+}
