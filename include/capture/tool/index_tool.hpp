@@ -19,6 +19,7 @@
 #include "capture/sys/file_mode.hpp"
 #include "capture/sys/parallel.hpp"
 #include "capture/sys/process.hpp"
+#include "capture/sys/scoped_signals.hpp"
 #include "capture/engine/registry.hpp"
 #include "capture/sys/time_format.hpp"
 
@@ -161,24 +162,9 @@ namespace detail {
 inline void on_index_signal(int) { index_stop_requested.store(true); }
 
 // SIGINT and SIGTERM ask --follow to stop, for as long as it lives.
-class index_signals {
+class index_signals : public scoped_signals {
 public:
-    index_signals() {
-        struct sigaction sa {};
-        sa.sa_handler = on_index_signal;
-        sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGINT, &sa, &old_[0]);
-        ::sigaction(SIGTERM, &sa, &old_[1]);
-    }
-    index_signals(const index_signals&) = delete;
-    index_signals& operator=(const index_signals&) = delete;
-    ~index_signals() {
-        ::sigaction(SIGINT, &old_[0], nullptr);
-        ::sigaction(SIGTERM, &old_[1], nullptr);
-    }
-
-private:
-    struct sigaction old_[2] {};
+    index_signals() noexcept : scoped_signals({SIGINT, SIGTERM}, on_index_signal) {}
 };
 
 // Wakes on a change in the archive directories (inotify), or after timeout_ms.

@@ -21,6 +21,7 @@
 #include "capture/sys/file_mode.hpp"
 #include "capture/text/naming.hpp"
 #include "capture/sys/process.hpp"
+#include "capture/sys/scoped_signals.hpp"
 #include "capture/engine/pull.hpp"
 #include "capture/engine/pull_status.hpp"
 #include "capture/engine/registry.hpp"
@@ -103,24 +104,10 @@ namespace detail {
 
 inline void on_pull_signal(int) { pull_stop_requested.store(true); }
 
-// Installs the handlers for the length of a pull and puts the old ones back.
-class pull_signals {
+// SIGINT, SIGTERM and SIGHUP end a pull (cap-stop sends SIGTERM), for its length.
+class pull_signals : public scoped_signals {
 public:
-    pull_signals() {
-        struct sigaction sa {};
-        sa.sa_handler = on_pull_signal;
-        sigemptyset(&sa.sa_mask);
-        for (std::size_t i = 0; i < 3; ++i) ::sigaction(signals_[i], &sa, &old_[i]);
-    }
-    pull_signals(const pull_signals&) = delete;
-    pull_signals& operator=(const pull_signals&) = delete;
-    ~pull_signals() {
-        for (std::size_t i = 0; i < 3; ++i) ::sigaction(signals_[i], &old_[i], nullptr);
-    }
-
-private:
-    int signals_[3] = {SIGINT, SIGTERM, SIGHUP};
-    struct sigaction old_[3] {};
+    pull_signals() noexcept : scoped_signals({SIGINT, SIGTERM, SIGHUP}, on_pull_signal) {}
 };
 
 // The symbolic link at the final name while the pull runs; removed unless
