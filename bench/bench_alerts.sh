@@ -20,14 +20,9 @@ peer_runs=${BENCH_PEER_RUNS:-1}
 cap_pull=$(tool cap-pull)
 command -v tcpdump >/dev/null || die "needs tcpdump"
 export TZ=UTC
-zroot=()
-[ "$(id -u)" = 0 ] && zroot=(-Z root)
 
-make_archive "$work/archive" "$files" "$size"
-mapfile -t inputs < <(find "$work/archive" -maxdepth 1 -type f | sort)
+make_warm_archive "$work/archive" "$files" "$size"
 printf '%s\n' "${inputs[@]}" >"$work/list"
-total=$(cat "${inputs[@]}" | wc -c)
-warm "${inputs[@]}"
 
 # N handshakes, taken evenly from the files, as Suricata alert lines.
 per_file=$(((alerts + ${#inputs[@]} - 1) / ${#inputs[@]}))

@@ -16,10 +16,7 @@ cap_info=$(tool cap-info)
 command -v capinfos >/dev/null || die "needs capinfos (Debian package wireshark-common)"
 export TZ=UTC
 
-make_archive "$work/archive" "$files" "$size"
-mapfile -t inputs < <(find "$work/archive" -maxdepth 1 -type f | sort)
-total=$(cat "${inputs[@]}" | wc -c)
-warm "${inputs[@]}"
+make_warm_archive "$work/archive" "$files" "$size"
 
 ours() { "$cap_info" --no-syslog --dir "$work/caps" --archive "$work/archive" --gap 1h; }
 peer() { capinfos -a -e -T -r "${inputs[@]}"; }

@@ -25,8 +25,6 @@ cap_pull=$(tool cap-pull)
 cap_index=$(tool cap-index)
 command -v tcpdump >/dev/null || die "needs tcpdump"
 export TZ=UTC
-zroot=()
-[ "$(id -u)" = 0 ] && zroot=(-Z root)
 arch=${BENCH_DIR:-$work}/archive
 trap 'rm -rf "$work" "$arch"' EXIT
 

@@ -13,10 +13,7 @@ size=${BENCH_SIZE:-64M}
 cap_info=$(tool cap-info)
 command -v capinfos >/dev/null || die "needs capinfos (Debian package wireshark-common)"
 
-make_archive "$work/archive" "$files" "$size"
-mapfile -t inputs < <(find "$work/archive" -maxdepth 1 -type f | sort)
-total=$(cat "${inputs[@]}" | wc -c)
-warm "${inputs[@]}"
+make_warm_archive "$work/archive" "$files" "$size"
 
 capinfos_same() { capinfos -T -M -S -t -E -c -s -d -l -a -e -u -y -i -z -x -o -- "${inputs[@]}"; }
 cap_info_same() { "$cap_info" --no-syslog --records -- "${inputs[@]}"; }

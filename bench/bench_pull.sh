@@ -20,15 +20,9 @@ command -v tcpdump >/dev/null || die "needs tcpdump"
 command -v mergecap >/dev/null || die "needs mergecap (Debian package wireshark-common)"
 [ -x /usr/bin/time ] || die "needs /usr/bin/time (Debian package time)"
 export TZ=UTC
-# tcpdump run as root drops to its own user after opening the first file.
-zroot=()
-[ "$(id -u)" = 0 ] && zroot=(-Z root)
 
-make_archive "$work/archive" "$files" "$size"
-mapfile -t inputs < <(find "$work/archive" -maxdepth 1 -type f | sort)
+make_warm_archive "$work/archive" "$files" "$size"
 printf '%s\n' "${inputs[@]}" >"$work/list"
-total=$(cat "${inputs[@]}" | wc -c)
-warm "${inputs[@]}"
 
 # The window: the middle tenth of the archive's time span.
 t0=$(tcpdump -tt -nn -c1 -r "${inputs[0]}" 2>/dev/null | cut -d' ' -f1)

@@ -29,6 +29,20 @@ make_archive() {
   "$gen" --out "$dir" --files "$files" --size "$size" --quiet "$@" >/dev/null
 }
 
+# make_warm_archive DIR FILES SIZE [OPTION]...: make_archive, then set
+# inputs (its files, sorted) and total (their bytes), and warm them.
+make_warm_archive() {
+  make_archive "$@"
+  mapfile -t inputs < <(find "$1" -maxdepth 1 -type f | sort)
+  total=$(cat "${inputs[@]}" | wc -c)
+  warm "${inputs[@]}"
+}
+
+# tcpdump run as root drops to its own user after opening the first file:
+# zroot holds the flags that keep it root, so it reads what we read.
+zroot=()
+[ "$(id -u)" = 0 ] && zroot=(-Z root)
+
 # warm FILE...: read twice so every run reads from the page cache.
 warm() { cat "$@" >/dev/null; cat "$@" >/dev/null; }
 
