@@ -26,6 +26,7 @@
 #include <optional>
 #include <ostream>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,13 @@
 namespace capture::cli {
 
 namespace po = boost::program_options;
+
+/// The lock every context's warn() takes: one for the process, since all
+/// of them may share std::cerr. Throws nothing.
+inline std::mutex& warn_mutex() noexcept {
+    static std::mutex m;
+    return m;
+}
 
 /// What a tool's body gets: its parsed options, settings and streams.
 struct context {
@@ -60,7 +68,14 @@ struct context {
 
     /// Says "tool: message" on stderr, as one line safe for a terminal
     /// (a file name or a line of input may hold any byte).
-    void warn(const std::string& message) const { *err << tool << ": " << terminal_safe(message) << '\n'; }
+    void warn(const std::string& message) const {
+        // One write of the whole line, under one lock for the process: the
+        // reader and the workers of a pool warn at the same moment, and
+        // std::cerr writes each << at once, so pieces of two lines mixed.
+        const std::string line = tool + ": " + terminal_safe(message) + '\n';
+        std::lock_guard<std::mutex> lock(warn_mutex());
+        *err << line;
+    }
 
     /// Writes one audit line; a failure to log is said on stderr, never
     /// lost: the first line lost at once, whole and with the reason (and
