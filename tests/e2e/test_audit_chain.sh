@@ -112,4 +112,11 @@ run_tool cap-hash --config nodir.conf small.txt
 check_eq "the hash is still done" 0 "$RC"
 check_match "the failure to log is said with the line" \
   "^cap-hash: audit-log: .*nodir/audit.log.head: No such file or directory \(not logged: action=hash" "$ERR"
+# Over many files it is said once at once and counted at the end, as syslog's loss is.
+for i in 1 2 3 4 5 6; do cp small.txt "many$i.txt"; done
+run_tool cap-hash --config nodir.conf many1.txt many2.txt many3.txt many4.txt many5.txt many6.txt
+check_eq "six files hashed with the log unwritable" 0 "$RC"
+check_eq "the first lost line is said once" 1 "$(grep -c '(not logged: action=hash' <<<"$ERR" || true)"
+check_match "the count is said at the end" \
+  "cap-hash: audit-log: .*No such file or directory \(6 audit lines not logged\)\$" "${ERR##*$'\n'}"
 finish

@@ -83,7 +83,7 @@ struct context {
     void log(std::string_view action_name, std::string_view outcome, const record& details = {}) const {
         if (action_name == action && outcome != "started") action_logged = true;
         if (auto miss = audit.try_log(action_name, outcome, details); miss && miss->news) warn(miss->text);
-        if (auto failure = audit.log_chained(action_name, outcome, details)) warn(*failure);
+        if (auto miss = audit.log_chained(action_name, outcome, details); miss && miss->news) warn(miss->text);
     }
 
     /// Logs the end of the action the body did not log itself (one that
@@ -114,6 +114,8 @@ inline void log_refusal(const context& ctx, const refusal& r) {
     details.set("reason", r.reason());
     audit_log log(r.audit(), ctx.tool);
     if (auto failure = log.log(action_of(ctx.tool), "refused", details)) ctx.warn(*failure);
+    // A refusal belongs in the tamper-evident log as much as in syslog.
+    if (auto miss = log.log_chained(action_of(ctx.tool), "refused", details)) ctx.warn(miss->text);
 }
 
 /// True when the tool may write the file path for its caller: always
@@ -410,6 +412,7 @@ private:
     // The count of audit lines lost, once at the end (the first was said when lost).
     static void say_unlogged(const context& ctx) {
         if (auto summary = ctx.audit.unlogged_summary()) ctx.warn(*summary);
+        if (auto summary = ctx.audit.unchained_summary()) ctx.warn(*summary);
     }
 
     std::string name_;

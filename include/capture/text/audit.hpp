@@ -157,6 +157,53 @@ struct audit_miss {
     bool news = false;  ///< the first line this process lost, or the first lost for another reason
 };
 
+/// The lines one destination of the audit (syslog, the audit-log) could
+/// not take, counted for the whole process, so that a tool acting on many
+/// files says a lost destination once, at once and with its reason, and
+/// the count at the end, instead of once per file. Safe from several
+/// threads at once.
+class audit_losses {
+public:
+    /// where names the destination in messages ("syslog: /dev/log").
+    explicit audit_losses(std::string where) : where_(std::move(where)) {}
+
+    /// Counts one line lost for reason; returns what to say of it, with
+    /// news set when it is the first lost or the reason changed.
+    audit_miss note(const std::string& reason, const std::string& message) {
+        audit_miss miss;
+        miss.text = where_ + ": " + reason + " (not logged: " + message + ")";
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++lost_;
+        miss.news = lost_ == 1 || reason != last_reason_;
+        if (lost_ == 1) first_reason_ = reason;
+        else if (reason != first_reason_) one_reason_ = false;
+        last_reason_ = reason;
+        return miss;
+    }
+
+    /// How many lines were lost so far.
+    std::size_t lost() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return lost_;
+    }
+
+    /// "WHERE: REASON (N audit lines not logged)" when more than one line
+    /// was lost; nothing when none or one was (that one was said whole).
+    std::optional<std::string> summary() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (lost_ < 2) return std::nullopt;
+        return where_ + ": " + (one_reason_ ? first_reason_ : std::string("several reasons, said above")) + " (" +
+               std::to_string(lost_) + " audit lines not logged)";
+    }
+
+private:
+    std::string where_;
+    mutable std::mutex mutex_;
+    std::size_t lost_ = 0;
+    std::string first_reason_, last_reason_;
+    bool one_reason_ = true;
+};
+
 /// Sends audit lines for one tool to the local syslog socket, and keeps
 /// count of the lines it could not deliver, so that a tool acting on many
 /// files says a missing syslog once, at once and with its reason, and the
@@ -166,7 +213,8 @@ public:
     /// ident is the tool's name (cap-start ...), as it appears in the log.
     audit_log(audit_settings settings, std::string ident)
         : settings_(std::move(settings)), ident_(std::move(ident)), who_(current_actor()),
-          tally_(std::make_shared<tally>()) {}
+          syslog_losses_(std::make_shared<audit_losses>("syslog: " + settings_.socket_path)),
+          chain_losses_(std::make_shared<audit_losses>("audit-log")) {}
 
     /// True unless syslog was turned off.
     bool enabled() const { return settings_.enabled; }
@@ -190,48 +238,38 @@ public:
         std::string datagram = frame(message);
         auto failure = send(datagram);
         if (!failure) return std::nullopt;
-        audit_miss miss;
-        miss.text = "syslog: " + settings_.socket_path + ": " + *failure + " (not logged: " + message + ")";
-        std::lock_guard<std::mutex> lock(tally_->mutex);
-        ++tally_->lost;
-        miss.news = tally_->lost == 1 || *failure != tally_->last_reason;
-        if (tally_->lost == 1) tally_->first_reason = *failure;
-        else if (*failure != tally_->first_reason) tally_->one_reason = false;
-        tally_->last_reason = *failure;
-        return miss;
+        return syslog_losses_->note(*failure, message);
     }
 
     /// How many lines this process could not deliver so far.
-    std::size_t unlogged() const {
-        std::lock_guard<std::mutex> lock(tally_->mutex);
-        return tally_->lost;
-    }
+    std::size_t unlogged() const { return syslog_losses_->lost(); }
 
     /// What to say at the end when more than one line was lost:
     /// "syslog: SOCKET: REASON (N audit lines not logged)"; nothing when
     /// none or one was (that one was said whole when it was lost).
-    std::optional<std::string> unlogged_summary() const {
-        std::lock_guard<std::mutex> lock(tally_->mutex);
-        if (tally_->lost < 2) return std::nullopt;
-        return "syslog: " + settings_.socket_path + ": " +
-               (tally_->one_reason ? tally_->first_reason : std::string("several reasons, said above")) + " (" +
-               std::to_string(tally_->lost) + " audit lines not logged)";
-    }
+    std::optional<std::string> unlogged_summary() const { return syslog_losses_->summary(); }
 
     /// Logs one action to the hash-chained local log (audit-log, see
     /// audit_chain.hpp), when there is one. Returns an error message when
-    /// the line could not be written, nothing when it was or there is none.
-    std::optional<std::string> log_chained(std::string_view action, std::string_view outcome,
-                                           const record& details) const {
+    /// the line could not be written (news as try_log's), nothing when it
+    /// was or there is none.
+    std::optional<audit_miss> log_chained(std::string_view action, std::string_view outcome,
+                                          const record& details) const {
         if (settings_.chain_path.empty()) return std::nullopt;
+        std::string message = audit_message(action, outcome, who_, details);
         try {
-            append_chained(settings_.chain_path, ident_, audit_message(action, outcome, who_, details));
+            append_chained(settings_.chain_path, ident_, message);
         } catch (const std::exception& e) {
-            return std::string("audit-log: ") + e.what() + " (not logged: " +
-                   audit_message(action, outcome, who_, details) + ")";
+            return chain_losses_->note(e.what(), message);
         }
         return std::nullopt;
     }
+
+    /// How many lines the audit-log could not take so far.
+    std::size_t unchained() const { return chain_losses_->lost(); }
+
+    /// The audit-log's unlogged_summary().
+    std::optional<std::string> unchained_summary() const { return chain_losses_->summary(); }
 
 private:
     // The format glibc's syslog(3) sends to the local socket:
@@ -272,17 +310,12 @@ private:
         return std::string("no usable socket type");
     }
 
-    struct tally {
-        std::mutex mutex;
-        std::size_t lost = 0;
-        std::string first_reason, last_reason;
-        bool one_reason = true;
-    };
-
     audit_settings settings_;
     std::string ident_;
     actor who_;
-    std::shared_ptr<tally> tally_;  // shared by copies: one count per process
+    // Shared by copies: one count per process and destination.
+    std::shared_ptr<audit_losses> syslog_losses_;
+    std::shared_ptr<audit_losses> chain_losses_;
 };
 
 }  // namespace capture

@@ -197,6 +197,28 @@ TEST_CASE("a line lost for another reason is news again, and the summary says so
     ::rmdir(dir);
 }
 
+TEST_CASE("audit-log lines lost are counted apart from syslog's, said once and summed") {
+    capture::audit_settings settings;
+    settings.enabled = false;  // syslog off: only the audit-log is asked
+    settings.chain_path = "/nonexistent/capture/audit.log";
+    capture::audit_log log(settings, "cap-test");
+    auto first = log.log_chained("hash", "ok", capture::record{{"file", "/a.pcap"}});
+    REQUIRE(first);
+    CHECK(first->news);
+    CHECK(first->text.rfind("audit-log: ", 0) == 0);
+    CHECK(first->text.find("(not logged: action=hash outcome=ok") != std::string::npos);
+    for (int i = 0; i < 4; ++i) {
+        auto later = log.log_chained("hash", "ok", {});
+        REQUIRE(later);
+        CHECK_FALSE(later->news);
+    }
+    CHECK(log.unchained() == 5);
+    CHECK(log.unlogged() == 0);
+    CHECK_FALSE(log.unlogged_summary());
+    REQUIRE(log.unchained_summary());
+    CHECK(log.unchained_summary()->find("(5 audit lines not logged)") != std::string::npos);
+}
+
 TEST_CASE("facility names") {
     CHECK(capture::facility_from_name("local7") == LOG_LOCAL7);
     CHECK(capture::facility_from_name("authpriv") == LOG_AUTHPRIV);
