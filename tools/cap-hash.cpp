@@ -14,6 +14,6 @@ int main(int argc, char** argv) {
         ("check,c", "verify records, sidecar files or sha256sum-style manifests")
         ("quiet", "with --check, say nothing for files that verify")
         ("force", "hash files even while they are still being written");
-    tool.takes_jobs("files hashed");
+    tool.takes_jobs("files hashed").audits("hash");
     return tool.run(argc, argv, capture::run_hash);
 }

@@ -2,8 +2,9 @@
 # The audit trail, with a real syslog receiver (syslog_lib.sh): every action
 # of every tool that acts leaves exactly one line naming who, what, which
 # files and the outcome (merge, hash, check, pull, a crash found by cap-ls,
-# a stop; test_live_syslog.sh does cap-start's), and a refused pull or merge
-# one line "refused". cap-info only reads and logs nothing. Then no action goes unlogged silently: with the socket gone,
+# a stop; test_live_syslog.sh does cap-start's), and a refused pull, merge,
+# hash or stop one line "refused". cap-info only reads and logs nothing.
+# Then no action goes unlogged silently: with the socket gone,
 # or there but not writable by the user, or no /dev/log at all, each tool
 # says on stderr that a line was not logged, quoting the first at once and
 # counting them all at the end, and exits as it would have (DESIGN.md:
@@ -124,6 +125,12 @@ logged "cap-ls: the same crash found again" 0 "" -- cap-ls --all
 fake_running fakeid
 logged "cap-stop" 1 "cap-stop\[[0-9]+\]: action=stop outcome=ok user=$user id=fakeid state=stopped analyst=fay" \
   -- cap-stop --wait 10 fakeid
+logged "cap-stop, a bad --wait: refused" 1 \
+  "cap-stop\[[0-9]+\]: action=stop outcome=refused user=$user reason=\"--wait: between 0 and 3600 seconds\"" -- cap-stop --wait 0 fakeid
+check_eq "cap-stop, a bad --wait: exit 2" 2 "$RC"
+logged "cap-hash, --quiet without --check: refused" 1 \
+  "cap-hash\[[0-9]+\]: action=hash outcome=refused user=$user reason=\"--quiet only applies to --check\"" -- cap-hash --quiet "$a"
+check_eq "cap-hash, --quiet without --check: exit 2" 2 "$RC"
 logged "cap-info only reads" 0 "" -- cap-info "$a" "$b"
 
 # No action unlogged silently: the socket gone.

@@ -307,7 +307,7 @@ inline int run_stop(cli::context& ctx) {
 /// Declares cap-stop's own options on tool.
 inline void declare_stop_options(cli::tool& tool) {
     namespace po = boost::program_options;
-    tool.takes_operands("ID");
+    tool.takes_operands("ID").audits("stop");
     tool.add_options()
         ("analyst,f", po::value<std::vector<std::string>>()->value_name("ANALYST")->composing(),
          "stop this analyst's running captures (repeatable)")
