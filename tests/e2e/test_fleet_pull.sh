@@ -161,6 +161,31 @@ got3=$(grep '^s3 ' <<<"$origin" | cut -d' ' -f2 || true)
 if [ "${got3:-0}" -gt 0 ] && [ "$got3" -lt "$all3" ]; then ok "killed s3: part of its $all3 packets ($got3)"; else fail "killed s3: all its packets came ($got3 of $all3)"; fi
 if reads_whole killed.pcapng; then ok "the output is whole all the same"; else fail "the output is broken: $(cat tcpdump.err)"; fi
 
+# 4b. Interrupted (SIGTERM, as cap-stop sends it) under way: exit 1, the
+# capture whole, every ssh and every remote pull ended.
+mkfifo int.fifo
+cap-pull --config fleet.conf --sensor @all -a grant -d fleet -e '' -F pcapng -w - >int.fifo 2>int.err &
+pull=$!
+exec 3<int.fifo
+dd bs=65536 count=1 iflag=fullblock status=none <&3 >int.pcapng  # under way
+kill -TERM "$pull"
+cat <&3 >>int.pcapng
+exec 3<&-
+set +e
+wait "$pull"
+RC=$?
+set -e
+check_eq "interrupted: exit 1" 1 "$RC"
+if reads_whole int.pcapng; then ok "interrupted: the capture is whole"; else fail "interrupted: broken capture: $(cat tcpdump.err)"; fi
+left=
+for _ in $(seq 100); do
+  left=$(for p in "${FLEET_PIDS[@]}"; do fleet_descendants "$p"; done | while read -r c; do
+    [ "$(cat "/proc/$c/comm" 2>/dev/null)" = cap-pull ] && echo "$c"; done || true)
+  [ -z "$left" ] && break
+  sleep 0.1
+done
+check_eq "interrupted: no remote pull left running" "" "$left"
+
 # 5. A wrong host key for s4 in known_hosts: refused, never accepted.
 sed "s|$WORK/known_hosts|$WORK/known_hosts.bad|" ssh_config >ssh_config.bad
 ssh-keygen -q -t ed25519 -N '' -f other_key
