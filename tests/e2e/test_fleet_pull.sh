@@ -4,8 +4,9 @@
 # output byte for byte cap-merge's of the sensors' own pulls; the origin
 # of each packet in pcapng (if_name) and in the records; a sensor killed
 # mid-pull, one with a wrong host key (refused, not ignored), one that
-# cannot be reached: each reported, the others delivered, exit 1; groups;
-# the dry run's sums; the audit line names the sensors.
+# cannot be reached, one that says nothing past --sensor-timeout: each
+# reported, the others delivered, exit 1; SIGTERM under way; groups; the
+# record cap-ls shows; the dry run's sums; the audit line names the sensors.
 source "$(dirname "$0")/lib.sh"
 need_root
 [ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (openssh-server; .ci/deps installs it)"
@@ -214,6 +215,37 @@ if cmp -s gone.pcap ref.cap; then ok "unreachable: s2 delivered"; else fail "unr
 run_tool cap-pull --config fleet.gone.conf --sensor gone -a grant -d fleet -e 'udp port 53' -w none.pcap
 check_eq "every sensor failed: exit 1" 1 "$RC"
 if [ -e none.pcap ]; then fail "every sensor failed, yet a capture was made"; else ok "every sensor failed: no capture"; fi
+
+# 6b. A sensor that accepts the connection and then says nothing (not
+# even ssh's banner): given up after --sensor-timeout, the others delivered.
+python3 - "$WORK/mute.ready" <<'EOF' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.6", 2222))
+s.listen(4)
+open(sys.argv[1], "w").close()
+held = []
+s.settimeout(60)
+try:
+    while True:
+        held.append(s.accept()[0])
+except OSError:
+    pass
+EOF
+mute=$!
+for _ in $(seq 100); do [ -e mute.ready ] && break; sleep 0.1; done
+printf 'Host mute\n  HostName 127.0.0.6\n  Port 2222\n' | cat - ssh_config >ssh_config.mute
+sed "s|ssh -F $WORK/ssh_config|ssh -F $WORK/ssh_config.mute|" fleet.conf >fleet.mute.conf
+started=$(date +%s)
+run_tool cap-pull --config fleet.mute.conf --sensor s1,mute --sensor-timeout 2 -a grant -d fleet -e 'udp port 53' -w mute.pcap
+took=$(($(date +%s) - started))
+kill "$mute" 2>/dev/null || true
+check_eq "a mute sensor: exit 1" 1 "$RC"
+check_match "... given up after the timeout, and said so" "cap-pull: mute: no data for 2 s" "$ERR"
+if [ "$took" -lt 30 ]; then ok "... within the timeout's reach (${took}s)"; else fail "the mute sensor held the pull ${took}s"; fi
+ref 'udp port 53' "" 1
+if cmp -s mute.pcap ref.cap; then ok "a mute sensor: s1 delivered"; else fail "a mute sensor: s1's packets are not all there"; fi
 
 # 7. The dry run: each sensor's own, summed.
 run_tool cap-pull --config fleet.conf --sensor @all -n -e ''
