@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -121,10 +122,34 @@ inline void ensure_capture_dir(const std::string& dir, bool as_root, gid_t group
         if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) throw system_failure(parent);
     }
     mode_t mode = capture_dir_mode(file_mode, as_root);
-    if (::mkdir(dir.c_str(), mode & 0777) != 0 && errno != EEXIST) throw system_failure(dir);
-    if (as_root) {
-        if (::chown(dir.c_str(), 0, group) != 0) throw system_failure(dir);
-        if (::chmod(dir.c_str(), mode) != 0) throw system_failure(dir);
+    if (!as_root) {
+        if (::mkdir(dir.c_str(), mode & 0777) != 0 && errno != EEXIST) throw system_failure(dir);
+        return;
+    }
+    // Root's directory appears whole or not at all: made under a hidden
+    // name, given its group and mode, then renamed into place. A mkdir
+    // then chown would let a second cap-start starting at the same moment
+    // see it with root's group, "make it usable" and say so.
+    std::string base = dir;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    const std::size_t slash = base.rfind('/');
+    std::string temp = (slash == std::string::npos ? std::string() : base.substr(0, slash + 1)) + "." +
+                       base.substr(slash == std::string::npos ? 0 : slash + 1) + ".XXXXXX";
+    if (!::mkdtemp(temp.data())) throw system_failure(dir);
+    auto give_up = [&](const std::string& what) {
+        int saved = errno;
+        ::rmdir(temp.c_str());
+        errno = saved;
+        throw system_failure(what);
+    };
+    if (::chown(temp.c_str(), 0, group) != 0 || ::chmod(temp.c_str(), mode) != 0) give_up(dir);
+    int renamed = ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, base.c_str(), RENAME_NOREPLACE);
+    // A filesystem without RENAME_NOREPLACE: rename(2) still refuses a
+    // target that holds anything, and an empty one it replaces is the same.
+    if (renamed != 0 && errno == EINVAL) renamed = ::rename(temp.c_str(), base.c_str());
+    if (renamed != 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY) give_up(dir);
+        ::rmdir(temp.c_str());  // another process made it first, whole
     }
 }
 
