@@ -206,12 +206,21 @@ inline bool make_capture_dir_usable(const std::string& dir, const run_as& who, m
     struct stat link {};
     const bool real_dir = ::lstat(dir.c_str(), &link) == 0 && S_ISDIR(link.st_mode);
     const bool owned = st.st_uid == 0 || st.st_uid == caller;
-    if (!real_dir || !owned || !detail::holds_only_captures(dir))
+    const bool only_captures = real_dir && owned && detail::holds_only_captures(dir);
+    // A directory that holds more (/etc, a home) is better left as it is:
+    // the first advice is a directory of the captures' own beneath it.
+    std::string own = dir;
+    while (own.size() > 1 && own.back() == '/') own.pop_back();
+    own = detail::shell_word(own + (own == "/" ? "" : "/") + "captures");
+    if (!real_dir || !owned || !only_captures)
         throw error(dir + ": the capture runs as " + who.user + ":" + who.group +
                     ", which cannot write there (left as it is: " +
                     (!real_dir ? "it is a symbolic link"
                                : !owned ? "it is neither yours nor root's" : "it holds more than captures") +
-                    "); make it usable with: " + fix);
+                    (real_dir && owned ? "); give the captures a directory of their own: --dir " + own +
+                                             " (made as it should be), or make this one usable with: "
+                                       : "); make it usable with: ") +
+                    fix);
     if (::chown(dir.c_str(), static_cast<uid_t>(-1), gid) != 0 || ::chmod(dir.c_str(), mode) != 0)
         throw error(dir + ": " + errno_text(errno) + " (making it usable by " + who.user + ":" + who.group + "); make it usable with: " + fix);
     return true;
