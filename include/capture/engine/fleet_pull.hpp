@@ -205,7 +205,7 @@ inline std::vector<fleet_answer> ask_sensors(const std::vector<std::string>& sen
 struct fleet_sensor {
     std::string name;                 ///< as given (what ssh is told)
     std::size_t index = 0;            ///< its place among the sensors (ties go to the lower)
-    std::string state = "starting";   ///< starting, running, done, partial, failed, interrupted
+    std::string state = "starting";   ///< starting, running, sent (all came), then done, partial, failed, interrupted
     std::string reason;               ///< why it failed (or what the remote said of a partial pull)
     std::vector<std::string> said;    ///< the remote's last lines on standard error (at most 8)
     std::uint64_t received = 0;       ///< bytes of pcap received
@@ -392,7 +392,7 @@ public:
                 ::poll(nullptr, 0, 10);
             if (!status) {
                 s.child.kill_and_reap();
-                if (!s.failed && s.info.state == "running") give_up(s, "ssh did not exit after its stream ended");
+                if (!s.failed && s.info.state == "sent") give_up(s, "ssh did not exit after its stream ended");
             }
             if (!s.err_text.empty()) add_line(s, s.err_text), s.err_text.clear();
             conclude(s, status);
@@ -448,8 +448,10 @@ private:
         s.exhausted = true;
         try {
             s.stream.finish();
+            s.info.state = "sent";  // all of it came; how ssh ended is known at finish()
         } catch (const format_error& e) {
             s.failed = true;
+            s.info.state = "failed";
             s.info.reason = e.what();
         }
     }
@@ -459,6 +461,7 @@ private:
     void give_up(detail::fleet_source& s, const std::string& why) {
         if (!s.failed) s.info.reason = why;
         s.failed = true;
+        s.info.state = "failed";
         s.exhausted = true;
         s.child.signal(SIGTERM);
         s.child.close_out();
