@@ -22,7 +22,7 @@ source "$(dirname "$0")/lib.sh"
 [ -x /usr/sbin/sshd ] || die "needs /usr/sbin/sshd (openssh-server)"
 files=${BENCH_FILES:-16}
 size=${BENCH_SIZE:-32M}
-expr=${BENCH_EXPR:-host 10.0.0.7}
+expr=${BENCH_EXPR-host 10.0.0.7}  # BENCH_EXPR= (empty): all the traffic
 cap_pull=$(tool cap-pull)
 export CAPTURE_SYSLOG=off TZ=UTC
 build=$(cd "$build" && pwd)
