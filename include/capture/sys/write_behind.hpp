@@ -12,10 +12,15 @@
 // are dropped, since a file with a hole in it is worth nothing (the writer
 // then keeps what reached the file, capture_writer::keep_written()).
 //
+// A tap (write_tap.hpp) sees each buffer on this thread, just before it is
+// written: a digest of the output then costs the caller nothing but the
+// time this thread was idle anyway.
+//
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
 #include "capture/sys/fd.hpp"
+#include "capture/sys/write_tap.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -58,6 +63,16 @@ public:
         thread_.join();
     }
 
+    /// From the next hand-over on, tap sees every buffer (nullptr: none),
+    /// on this thread, before it is written; a buffer not written for an
+    /// earlier failure is not shown. tap must outlive this object or the
+    /// next set_tap(). Waits while a write runs. Throws nothing.
+    void set_tap(write_tap* tap) noexcept {
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [this] { return pending_ == 0; });
+        tap_ = tap;
+    }
+
     /// Hands over the n bytes at the start of buf to be written after every
     /// earlier hand-over, and puts an empty buffer of the same size in buf.
     /// Waits while the previous write runs. Returns 0, or the errno of an
@@ -90,8 +105,10 @@ private:
             wake_.wait(lock, [this] { return pending_ != 0 || quit_; });
             if (pending_ == 0) return;  // asked to quit, nothing left to write
             const std::size_t n = pending_;
+            write_tap* const tap = tap_;
             lock.unlock();
             int err = error_;  // after a failure nothing more is written
+            if (tap && !err) tap->saw(spare_.get(), n);
             for (std::size_t off = 0; off < n && !err; off += max_write)
                 err = write_fully(fd_, spare_.get() + off, std::min(max_write, n - off));
             lock.lock();
@@ -105,6 +122,7 @@ private:
     std::unique_ptr<std::uint8_t[]> spare_;  // the buffer being written, or the next to fill
     std::size_t pending_ = 0;                // bytes of spare_ to write; 0: idle
     int error_ = 0;                          // errno of the first write that failed
+    write_tap* tap_ = nullptr;               // sees each buffer before it is written
     bool quit_ = false;
     std::mutex mutex_;
     std::condition_variable wake_;  // for the thread: something to write, or quit
