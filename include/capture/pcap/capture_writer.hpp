@@ -19,6 +19,16 @@
 // file (whole records only, snapshot lengths raised to what was written),
 // for a pull that is interrupted.
 //
+// A tap (write_tap.hpp; tap()) sees every byte as it goes to the file, in
+// order, on the thread that writes it: a digest of the output made while
+// it is written, instead of reading the file back. A snapshot length
+// raised while its header is still in the buffer is raised there, before
+// the tap sees it. What changes bytes already shown (a snapshot length
+// raised in a header that went to the file, a packet larger than the
+// buffer taken back, a failed file cut short) is rare, and is not undone
+// in the tap: tap_saw_whole_file() then says false, and whoever wanted the
+// digest reads the file.
+//
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
@@ -27,6 +37,7 @@
 #include "capture/sys/error.hpp"
 #include "capture/sys/fd.hpp"
 #include "capture/sys/write_behind.hpp"
+#include "capture/sys/write_tap.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -131,6 +142,8 @@ public:
             pcap_max_caplen_ = o.pcap_max_caplen_;
             patched_snaplen_ = o.patched_snaplen_;
             packets_ = o.packets_;
+            tap_ = std::exchange(o.tap_, nullptr);
+            tap_whole_ = o.tap_whole_;
         }
         return *this;
     }
@@ -238,6 +251,7 @@ public:
             // Larger than the buffer: its head and bytes went to the file
             // (send() waited for the thread, which is idle).
             const std::uint64_t start = flushed_ - head - caplen;
+            tap_whole_ = false;  // the tap saw what is cut off
             if (::ftruncate(fd_.get(), static_cast<off_t>(start)) != 0 ||
                 ::lseek(fd_.get(), static_cast<off_t>(start), SEEK_SET) < 0)
                 throw system_failure(path_);
@@ -249,6 +263,23 @@ public:
         --packets_;
     }
 
+    /// From now on tap sees every byte sent to the file, in order (nullptr:
+    /// none), on the thread that writes it (options.write_behind: a thread
+    /// of the writer's own). tap must outlive the writer or the next
+    /// tap(). Set before the first write(2) (anything but a writer just
+    /// made is), it sees the whole file. Throws nothing.
+    void tap(write_tap* tap) noexcept {
+        if (behind_) behind_->set_tap(tap);
+        tap_ = tap;
+        tap_whole_ = flushed_ == 0;
+    }
+
+    /// True when a tap is set and the bytes it saw are the file's, all of
+    /// them, as they are now (after commit(), as published): it came
+    /// before the first write(2), and nothing it saw was changed or cut off
+    /// since. Throws nothing.
+    bool tap_saw_whole_file() const noexcept { return tap_ && tap_whole_; }
+
     /// Writes a packet as a reader handed it out, on interface iface.
     /// Throws as the other write().
     void write(const packet_view& p, std::uint32_t iface = 0) { write(p.ts, p.data, p.caplen, p.origlen, iface); }
@@ -259,6 +290,7 @@ public:
     void flush() {
         if (closed_) return;
         if (options_.format == output_format::pcap && !header_written_ && !ifaces_.empty()) write_pcap_header();
+        patch_snaplens(true);  // what is still in the buffer, so that it goes out (and to a tap) as it should be
         drain();
         settle();
         patch_snaplens();
@@ -301,6 +333,7 @@ public:
             // The file itself says where its last whole record ends: read
             // it back rather than keep that bookkeeping on the hot path.
             const whole_packets whole = count_whole_packets(temp_);
+            tap_whole_ = false;  // what the tap saw may be more than reached the file
             if (::ftruncate(fd_.get(), static_cast<off_t>(whole.end)) != 0) throw system_failure(path_);
             flushed_ = whole.end;
             patch_snaplens();
@@ -458,6 +491,7 @@ private:
     void send(const std::uint8_t* p, std::size_t n) {
         if (closed_) throw error(path_ + ": write after close");
         settle();
+        if (tap_) tap_->saw(p, n);
         if (int err = write_fully(fd(), p, n)) throw system_failure(path_, err);
         flushed_ += n;
     }
@@ -471,25 +505,38 @@ private:
 
     // Raises snapshot lengths in the file to the largest captured length
     // written (libpcap cuts packets to the snaplen otherwise). Only where we
-    // own a regular file: standard output cannot be rewritten.
-    void patch_snaplens() {
+    // own a regular file: standard output cannot be rewritten. A field
+    // still in the buffer is changed there, before the tap sees it; with
+    // in_buffer_only, only those (the file is rewritten once the thread
+    // has written what it holds).
+    void patch_snaplens(bool in_buffer_only = false) {
         if (!seekable_ || !fd_ || !options_.raise_snaplen) return;
         if (options_.format == output_format::pcap) {
             std::uint32_t want = pcap_snaplen();
             if (!header_written_ || want == patched_snaplen_) return;
-            std::uint8_t b[4];
-            detail::put32(b, want);
-            if (::pwrite(fd_.get(), b, 4, 16) != 4) throw system_failure(path_);
-            patched_snaplen_ = want;
+            if (patch_u32(16, want, in_buffer_only)) patched_snaplen_ = want;
             return;
         }
         for (auto& f : ifaces_) {
-            if (f.written == 0 || f.max_caplen <= f.written || f.snaplen_at + 4 > flushed_) continue;
-            std::uint8_t b[4];
-            detail::put32(b, f.max_caplen);
-            if (::pwrite(fd_.get(), b, 4, static_cast<off_t>(f.snaplen_at)) != 4) throw system_failure(path_);
-            f.written = f.max_caplen;
+            if (f.written == 0 || f.max_caplen <= f.written) continue;
+            if (patch_u32(f.snaplen_at, f.max_caplen, in_buffer_only)) f.written = f.max_caplen;
         }
+    }
+
+    // Puts v at offset at of the file: in the buffer while it is there,
+    // else (unless in_buffer_only) in the file once it has reached it.
+    // Returns whether it was put.
+    bool patch_u32(std::uint64_t at, std::uint32_t v, bool in_buffer_only) {
+        if (at >= flushed_ && at + 4 <= flushed_ + used_) {
+            detail::put32(buf_.get() + (at - flushed_), v);
+            return true;
+        }
+        if (in_buffer_only || at + 4 > flushed_) return false;
+        std::uint8_t b[4];
+        detail::put32(b, v);
+        tap_whole_ = false;  // the bytes the tap saw there are no longer the file's
+        if (::pwrite(fd_.get(), b, 4, static_cast<off_t>(at)) != 4) throw system_failure(path_);
+        return true;
     }
 
     void publish() {
@@ -521,6 +568,8 @@ private:
     std::uint32_t pcap_max_caplen_ = 0;
     std::uint32_t patched_snaplen_ = 0;
     std::uint64_t packets_ = 0;
+    write_tap* tap_ = nullptr;  // sees every byte sent (tap()); borrowed
+    bool tap_whole_ = false;    // tap_ saw the file's bytes, all of them, as they are
 };
 
 }  // namespace capture
