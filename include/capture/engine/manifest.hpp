@@ -186,8 +186,8 @@ inline std::string write_manifest(const nlohmann::ordered_json& manifest, const 
     // Not waited onto the disk: the output it speaks for is not either (a
     // capture is never fsync'ed), and the wait was the most of what a
     // manifest cost a small pull (bench_manifest.sh). Lost to a crash, a
-    // manifest is missing or its output FAILED in cap-hash --check, never a
-    // false OK.
+    // manifest is missing, unreadable, or its output FAILED in cap-hash
+    // --check: never a false OK.
     write_file_atomically(path, manifest.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n",
                           mode, file_sync::start);
     return path;
