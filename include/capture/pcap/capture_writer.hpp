@@ -67,6 +67,11 @@ struct writer_options {
     bool raise_snaplen = true;       ///< raise snapshot lengths in the file to the largest caplen written
     std::uint64_t preallocate = 0;   ///< bytes the file is expected to reach, reserved up front (0: none)
     bool write_behind = false;       ///< write(2)s on a thread of their own, overlapping the caller's work
+    /// With write_behind: the bytes written on the caller's thread before
+    /// the thread starts (0: from the start). A small file is then written
+    /// with no thread at all: a hand-over costs a wake-up of the thread,
+    /// which on cores busy with other work can take milliseconds.
+    std::uint64_t write_behind_after = 0;
 };
 
 /// The largest snapshot length wiretap and libpcap write (WTAP_MAX_PACKET_SIZE_STANDARD).
@@ -390,15 +395,7 @@ private:
 
     void start() {
         buf_.reset(new std::uint8_t[options_.buffer_size]);
-        if (options_.write_behind) {
-            try {
-                behind_ = std::make_unique<write_behind>(fd(), options_.buffer_size);
-            } catch (const std::system_error&) {
-                // No thread to be had (a process limit, ulimit -u): the
-                // caller's thread writes, as it does on one core.
-                options_.write_behind = false;
-            }
-        }
+        if (options_.write_behind_after == 0) start_behind();
         closed_ = false;
         if (options_.format == output_format::pcapng) {
             std::uint8_t b[28] = {};
@@ -415,6 +412,20 @@ private:
     }
 
     int fd() const noexcept { return borrowed_fd_ >= 0 ? borrowed_fd_ : fd_.get(); }
+
+    // Starts the write-behind thread, if asked for and not yet running,
+    // and shows it the tap.
+    void start_behind() {
+        if (!options_.write_behind || behind_) return;
+        try {
+            behind_ = std::make_unique<write_behind>(fd(), options_.buffer_size);
+            if (tap_) behind_->set_tap(tap_);
+        } catch (const std::system_error&) {
+            // No thread to be had (a process limit, ulimit -u): the
+            // caller's thread writes, as it does on one core.
+            options_.write_behind = false;
+        }
+    }
 
     // Reserves bytes of disk beyond the end of the file, without changing
     // its size: a filesystem that allocates blocks as pages are written
@@ -477,6 +488,7 @@ private:
 
     void drain() {
         if (used_ == 0) return;
+        if (!behind_ && options_.write_behind && flushed_ + used_ > options_.write_behind_after) start_behind();
         if (behind_) {
             if (closed_) throw error(path_ + ": write after close");
             if (int err = behind_->hand_over(buf_, used_)) throw system_failure(path_, err);

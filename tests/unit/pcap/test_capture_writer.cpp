@@ -405,9 +405,11 @@ TEST_CASE("a write-behind thread writes the same bytes as the caller's thread", 
     const output_format format = GENERATE(output_format::pcap, output_format::pcapng);
     temp_dir dir;
     auto data = payload(150000, 21);
-    auto write_all = [&](bool behind) {
-        const std::string path = dir.path + (behind ? "/behind" : "/inline");
-        capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
+    auto write_all = [&](bool behind, std::uint64_t after) {
+        const std::string path = dir.path + (behind ? "/behind" + std::to_string(after) : "/inline");
+        writer_options o = small_buffer(format, behind);
+        o.write_behind_after = after;  // the thread started part way
+        capture_writer w = capture_writer::to_file(path, o);
         std::uint32_t i = w.add_interface(1, 65535);
         std::uint32_t seed = 7;
         for (std::uint32_t n = 0; n < 3000; ++n) {
@@ -424,10 +426,11 @@ TEST_CASE("a write-behind thread writes the same bytes as the caller's thread", 
         w.commit();
         return path;
     };
-    const std::string inline_path = write_all(false), behind_path = write_all(true);
+    const std::string inline_path = write_all(false, 0), behind_path = write_all(true, 0);
     const std::string inline_bytes = test_support::slurp(inline_path), behind_bytes = test_support::slurp(behind_path);
     CHECK(inline_bytes.size() > 2000000);
     CHECK(inline_bytes == behind_bytes);
+    CHECK(test_support::slurp(write_all(true, 500000)) == inline_bytes);
     CHECK(read_all(behind_path).size() == 3000 - 5 - 6);  // 5 small and 6 large taken back
 }
 
@@ -454,12 +457,14 @@ TEST_CASE("a tap's digest is the digest of the file on disk", "[writer][tap]") {
     const output_format format = GENERATE(output_format::pcap, output_format::pcapng);
     const bool behind = GENERATE(false, true);
     const bool nanoseconds = GENERATE(false, true);
+    const std::uint64_t after = GENERATE(0, 400000);  // with a thread: from the start, or started part way
     temp_dir dir;
     const std::string path = dir.path + "/tapped";
     auto data = payload(150000, 31);
     digest_tap tap;
     writer_options o = small_buffer(format, behind);
     o.nanoseconds = nanoseconds;
+    o.write_behind_after = after;
     capture_writer w = capture_writer::to_file(path, o);
     w.tap(&tap);
     std::uint32_t i = w.add_interface(1, 262144);
