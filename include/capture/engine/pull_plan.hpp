@@ -10,6 +10,10 @@
 #include "capture/pcap/capture_reader.hpp"
 #include "capture/pcap/capture_writer.hpp"
 #include "capture/sys/error.hpp"
+#include "capture/sys/fd.hpp"
+#include "capture/sys/parallel.hpp"
+
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -58,6 +62,9 @@ struct pull_plan {
     std::vector<std::string> index_notes;   ///< stale, corrupt or missing indexes: warnings, then a scan
 };
 
+/// Files whose index is asked at once (threads: the work is waiting on the disk).
+inline constexpr std::size_t index_lookups_at_once = 16;
+
 /// Asks the index of each file of plan (see index_query.hpp) and marks those
 /// it narrows. Throws only std::bad_alloc.
 inline void plan_index_reads(pull_plan& plan, const pull_request& req) {
@@ -70,10 +77,22 @@ inline void plan_index_reads(pull_plan& plan, const pull_request& req) {
         for (auto& f : plan.files) f.read_why = "scan: " + plan.index.why;
         return;
     }
+    // Each answer is a short chain of small reads (the sidecar's header,
+    // then its offsets, keys and lists, the capture's edges): on a cold
+    // disk, latency. Several files asked at once keep the disk's queue full,
+    // and their candidate blocks are asked for as soon as they are known.
+    std::vector<index_answer> answers(plan.files.size());
+    {
+        ordered_pool pool(static_cast<unsigned>(std::min<std::size_t>(index_lookups_at_once, plan.files.size())));
+        for (std::size_t i = 0; i < plan.files.size(); ++i)
+            pool.submit([&, i] { answers[i] = ask_index(plan.files[i].file.path, req.index_dir, plan.index, req.window); },
+                        [] {});
+        pool.finish();
+    }
     std::vector<std::size_t> missing;
     for (std::size_t i = 0; i < plan.files.size(); ++i) {
         planned_file& f = plan.files[i];
-        index_answer a = ask_index(f.file.path, req.index_dir, plan.index, req.window);
+        index_answer& a = answers[i];
         switch (a.status) {
             case index_answer::state::used:
                 f.indexed = true;
@@ -117,7 +136,16 @@ inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
         pf.file = std::move(f);
         if (read_headers) {
             try {
-                capture_reader r(pf.file.path);
+                // The header alone: no read-ahead, which would read megabytes
+                // of each file a pull through its index then does not need.
+                // A pcapng is read further (its interfaces may come later),
+                // so it is read ahead as usual.
+                mapped_file map(pf.file.path);
+                if (map.size() >= 4) {
+                    ::madvise(const_cast<std::uint8_t*>(map.data()), map.size(), MADV_RANDOM);
+                    if (detail::load32<false>(map.data()) == detail::pcapng_shb) map.advise_sequential();
+                }
+                capture_reader r(map, pf.file.path);
                 pf.interfaces = r.interfaces();
             } catch (const std::exception& e) {
                 if (!(pf.file.newest && pf.file.size < 4096)) plan.problems.push_back(e.what());
