@@ -12,6 +12,7 @@
 #pragma once
 
 #include "capture/engine/index_format.hpp"
+#include "capture/sys/read_ahead.hpp"
 #include "capture/text/record.hpp"
 #include "capture/engine/time_window.hpp"
 
@@ -300,11 +301,12 @@ struct index_answer {
 /// Looks up the sidecar of the capture at path (beside it, or under
 /// index_dir), checks it speaks for the capture as it is now, and turns
 /// e's candidate blocks inside window into byte ranges, which it asks the
-/// disk for at once (so a pull that asks for every file of its window,
-/// several at a time, reads a cold archive at the depth of its queue).
-/// Throws only std::bad_alloc: every fault is a state of the answer.
+/// disk for (so a pull that asks for every file of its window reads a cold
+/// archive at the depth of its queue): through ahead, in the background,
+/// as the order-th file, when given; else at once. Throws only
+/// std::bad_alloc: every fault is a state of the answer.
 inline index_answer ask_index(const std::string& path, const std::string& index_dir, const index_expression& e,
-                              const time_window& window) {
+                              const time_window& window, read_ahead_queue* ahead = nullptr, std::size_t order = 0) {
     index_answer a;
     try {
         a.index_path = index_path_for(path, index_dir);
@@ -334,12 +336,19 @@ inline index_answer ask_index(const std::string& path, const std::string& index_
             else a.ranges.push_back(r);
         }
         a.status = index_answer::state::used;
+        read_ahead_queue::ranges reads;
         for (std::size_t i = 0; i < a.ranges.size();) {
             std::size_t j = i + 1;
             while (j < a.ranges.size() && a.ranges[j].first - a.ranges[j - 1].second <= index_read_gap) ++j;
-            const std::uint64_t from = a.ranges[i].first, to = a.ranges[j - 1].second;
-            ::posix_fadvise(capture.get(), static_cast<off_t>(from), static_cast<off_t>(to - from), POSIX_FADV_WILLNEED);
+            reads.emplace_back(a.ranges[i].first, a.ranges[j - 1].second);
             i = j;
+        }
+        if (ahead) {
+            ahead->add(order, path, std::move(reads));
+        } else {
+            for (const auto& r : reads)
+                ::posix_fadvise(capture.get(), static_cast<off_t>(r.first), static_cast<off_t>(r.second - r.first),
+                                POSIX_FADV_WILLNEED);
         }
     } catch (const std::exception& x) {
         a.status = index_answer::state::corrupt;
