@@ -101,7 +101,7 @@ mkdir -m 0755 "$WORK/closed"
 echo notes >"$WORK/closed/notes.txt"
 run_tool cap-start --dir "$WORK/closed" -a grant -d closed -e udp -i lo
 check_eq "an unwritable directory exits 1" 1 "$RC"
-check_match "the words, with the user it runs as and the fix" "^cap-start: $WORK/closed: the capture runs as [a-z]+:[a-z]+, which cannot write there .*make it usable with: chgrp " "$ERR"
+check_match "the words, with the user it runs as and the fix" "^cap-start: $WORK/closed: the capture runs as [a-z]+:[a-z]+, which cannot write there .*make this one usable with: chgrp " "$ERR"
 check_eq "and nothing is left there" "notes.txt" "$(ls -A "$WORK/closed")"
 
 # Speed start: analyst, description, expression without flags.

@@ -41,8 +41,12 @@ chmod 755 busy
 run_tool cap-start --dir busy -i lo -a g -e 'udp port 9'
 check_eq "a directory with other files: exit 1" 1 "$RC"
 check_match "it says why and the command that fixes it" \
-  "cap-start: busy: the capture runs as $runas:$group, which cannot write there \(left as it is: it holds more than captures\); make it usable with: chgrp $group busy && chmod 2770 busy" "$ERR"
+  "cap-start: busy: the capture runs as $runas:$group, which cannot write there \(left as it is: it holds more than captures\); give the captures a directory of their own: --dir busy/captures \(made as it should be\), or make this one usable with: chgrp $group busy && chmod 2770 busy" "$ERR"
 check_eq "and leaves it as it was" "root:root:755" "$(stat -c '%U:%G:%a' busy)"
+run_tool cap-start --dir busy/captures -i lo -a g -e 'udp port 9'
+check_eq "the directory it advises works: exit 0" "0/" "$RC/$ERR"
+check_eq "made as cap-start makes it" "root:$group:2770" "$(stat -c '%U:%G:%a' busy/captures)"
+cap-stop --dir busy/captures "$(field id "$OUT")" >/dev/null 2>&1 || fail "cap-stop in busy/captures"
 
 # Directories that can never hold a capture.
 run_tool cap-start --dir /proc -i lo -a g -e 'udp port 9'

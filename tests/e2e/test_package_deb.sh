@@ -23,7 +23,7 @@ fi
 [ ! -e /etc/capture.conf ] || skip "/etc/capture.conf exists: not touching this machine's configuration"
 [ ! -e /usr/bin/cap-info ] || skip "/usr/bin/cap-info exists: not touching it"
 version=$(awk '$1 ~ /^project/ && $2 == "VERSION" {print $3; exit}' "$CAPTURE_SOURCE/CMakeLists.txt")
-tools=(cap-info cap-hash cap-merge cap-start cap-ls cap-stop cap-pull)
+tools=(cap-info cap-hash cap-merge cap-start cap-ls cap-stop cap-pull cap-index)
 
 installed=false
 cleanup_package() {

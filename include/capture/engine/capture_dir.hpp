@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -121,10 +122,34 @@ inline void ensure_capture_dir(const std::string& dir, bool as_root, gid_t group
         if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) throw system_failure(parent);
     }
     mode_t mode = capture_dir_mode(file_mode, as_root);
-    if (::mkdir(dir.c_str(), mode & 0777) != 0 && errno != EEXIST) throw system_failure(dir);
-    if (as_root) {
-        if (::chown(dir.c_str(), 0, group) != 0) throw system_failure(dir);
-        if (::chmod(dir.c_str(), mode) != 0) throw system_failure(dir);
+    if (!as_root) {
+        if (::mkdir(dir.c_str(), mode & 0777) != 0 && errno != EEXIST) throw system_failure(dir);
+        return;
+    }
+    // Root's directory appears whole or not at all: made under a hidden
+    // name, given its group and mode, then renamed into place. A mkdir
+    // then chown would let a second cap-start starting at the same moment
+    // see it with root's group, "make it usable" and say so.
+    std::string base = dir;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    const std::size_t slash = base.rfind('/');
+    std::string temp = (slash == std::string::npos ? std::string() : base.substr(0, slash + 1)) + "." +
+                       base.substr(slash == std::string::npos ? 0 : slash + 1) + ".XXXXXX";
+    if (!::mkdtemp(temp.data())) throw system_failure(dir);
+    auto give_up = [&](const std::string& what) {
+        int saved = errno;
+        ::rmdir(temp.c_str());
+        errno = saved;
+        throw system_failure(what);
+    };
+    if (::chown(temp.c_str(), 0, group) != 0 || ::chmod(temp.c_str(), mode) != 0) give_up(dir);
+    int renamed = ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, base.c_str(), RENAME_NOREPLACE);
+    // A filesystem without RENAME_NOREPLACE: rename(2) still refuses a
+    // target that holds anything, and an empty one it replaces is the same.
+    if (renamed != 0 && errno == EINVAL) renamed = ::rename(temp.c_str(), base.c_str());
+    if (renamed != 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY) give_up(dir);
+        ::rmdir(temp.c_str());  // another process made it first, whole
     }
 }
 
@@ -181,12 +206,21 @@ inline bool make_capture_dir_usable(const std::string& dir, const run_as& who, m
     struct stat link {};
     const bool real_dir = ::lstat(dir.c_str(), &link) == 0 && S_ISDIR(link.st_mode);
     const bool owned = st.st_uid == 0 || st.st_uid == caller;
-    if (!real_dir || !owned || !detail::holds_only_captures(dir))
+    const bool only_captures = real_dir && owned && detail::holds_only_captures(dir);
+    // A directory that holds more (/etc, a home) is better left as it is:
+    // the first advice is a directory of the captures' own beneath it.
+    std::string own = dir;
+    while (own.size() > 1 && own.back() == '/') own.pop_back();
+    own = detail::shell_word(own + (own == "/" ? "" : "/") + "captures");
+    if (!real_dir || !owned || !only_captures)
         throw error(dir + ": the capture runs as " + who.user + ":" + who.group +
                     ", which cannot write there (left as it is: " +
                     (!real_dir ? "it is a symbolic link"
                                : !owned ? "it is neither yours nor root's" : "it holds more than captures") +
-                    "); make it usable with: " + fix);
+                    (real_dir && owned ? "); give the captures a directory of their own: --dir " + own +
+                                             " (made as it should be), or make this one usable with: "
+                                       : "); make it usable with: ") +
+                    fix);
     if (::chown(dir.c_str(), static_cast<uid_t>(-1), gid) != 0 || ::chmod(dir.c_str(), mode) != 0)
         throw error(dir + ": " + errno_text(errno) + " (making it usable by " + who.user + ":" + who.group + "); make it usable with: " + fix);
     return true;

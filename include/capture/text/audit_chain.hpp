@@ -344,13 +344,15 @@ inline chain_report verify_chain(const std::vector<std::string>& files, const st
 /// The files of the log at log_path as logrotate leaves them, oldest
 /// first: PATH.N ... PATH.2, PATH.1, then PATH. Numbered names only
 /// (logrotate's default; neither dateext nor compress), the existing ones.
+/// PATH itself is left out when it is missing and rotated files exist:
+/// logrotate's nocreate renames it, and the next line makes it again.
 inline std::vector<std::string> chain_files(const std::string& log_path) {
     std::vector<std::string> files;
     struct stat st {};
     for (int n = 1; n < 10000 && ::stat((log_path + "." + std::to_string(n)).c_str(), &st) == 0; ++n)
         files.push_back(log_path + "." + std::to_string(n));
     std::reverse(files.begin(), files.end());
-    files.push_back(log_path);
+    if (files.empty() || ::lstat(log_path.c_str(), &st) == 0 || errno != ENOENT) files.push_back(log_path);
     return files;
 }
 

@@ -22,12 +22,16 @@ namespace capture {
 inline int run_verify_audit(cli::context& ctx) {
     const std::string& log_path = ctx.config.audit.chain_path;
     std::vector<std::string> files = ctx.operands;
-    if (files.empty()) {
+    bool configured = files.empty();
+    if (configured) {
         if (log_path.empty())
             throw usage_error("--verify-audit: no FILE, and no audit-log in the configuration");
         files = chain_files(log_path);
     }
-    const std::string head = !log_path.empty() && files.back() == log_path ? chain_head_path(log_path) : "";
+    // The configured files end where the head says, also just after a
+    // rotation that left no live log (the head then names .1's last line).
+    const std::string head =
+        !log_path.empty() && (configured || files.back() == log_path) ? chain_head_path(log_path) : "";
     chain_report report = verify_chain(files, head);
     for (const auto& p : report.problems)
         ctx.warn(p.file + (p.line ? ":" + std::to_string(p.line) : "") + ": " + p.what);

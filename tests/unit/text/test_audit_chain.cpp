@@ -167,6 +167,25 @@ TEST_CASE("after a rotation the new file's first line links to the old file's la
     CHECK_FALSE(capture::verify_chain({log, log + ".1"}).ok());
 }
 
+TEST_CASE("just after a nocreate rotation there is no live log, and the chain still holds") {
+    temp_dir d;
+    std::string log = d.path + "/audit.log";
+    for (int i = 0; i < 3; ++i) capture::append_chained(log, "cap-test", "action=a");
+    REQUIRE(std::rename(log.c_str(), (log + ".1").c_str()) == 0);
+    auto files = capture::chain_files(log);
+    REQUIRE(files == std::vector<std::string>{log + ".1"});
+    CHECK(problems_of(capture::verify_chain(files, capture::chain_head_path(log))) == "");
+    // The head still catches a line cut from the end of the rotated file.
+    auto lines = lines_of(log + ".1");
+    lines.pop_back();
+    write_lines(log + ".1", lines);
+    CHECK(problems_of(capture::verify_chain(files, capture::chain_head_path(log))).find("missing at the end") !=
+          std::string::npos);
+    // With no file at all, the log itself is named, and unreadable.
+    REQUIRE(std::remove((log + ".1").c_str()) == 0);
+    CHECK(capture::chain_files(log) == std::vector<std::string>{log});
+}
+
 TEST_CASE("without a head the writer links to the log's last whole line") {
     temp_dir d;
     std::string log = d.path + "/audit.log";
