@@ -2,7 +2,8 @@
 # A process limit that leaves no thread, or only a few (ulimit -u, or
 # systemd's TasksMax, on a sensor): the tools that work on several threads
 # (cap-pull's walkers and progress, cap-hash and cap-info's workers,
-# cap-merge's writer) do the work on the threads they can have, and give
+# cap-merge's writer, the writer and digest threads of a pull's manifest)
+# do the work on the threads they can have, and give
 # exactly what they give without the limit. The limit binds users other
 # than root only, so the tools run as nobody (root is needed to become it).
 source "$(dirname "$0")/lib.sh"
@@ -52,6 +53,15 @@ for nproc in 1 3; do
   as_nobody "$nproc" cap-merge --no-syslog -w "$WORK/out/merge$nproc.pcap" "${files[@]}"
   check_eq "nproc $nproc: merge: exit 0, nothing said" "0:" "$RC:$ERR"
   if cmp -s out/free-merge.pcap "out/merge$nproc.pcap"; then ok "nproc $nproc: merge: the same bytes"; else fail "nproc $nproc: merge: other bytes"; fi
+  # The manifest's digest, made on whatever thread could be had.
+  as_nobody "$nproc" cap-pull --no-syslog -a n -e 'tcp' -r arch -j 4 -w "$WORK/out/manifest$nproc.pcap" --manifest
+  check_eq "nproc $nproc: pull with a manifest: exit 0, nothing said" "0:" "$RC:$ERR"
+  check_eq "nproc $nproc: its digest is sha256sum's" "$(sha256sum "out/manifest$nproc.pcap" | cut -d' ' -f1)" \
+    "$(grep -o '"sha256": "[0-9a-f]*"' "out/manifest$nproc.pcap.manifest.json" | tail -1 | cut -d'"' -f4)"
+  as_nobody "$nproc" cap-merge --no-syslog -w "$WORK/out/mmanifest$nproc.pcap" --manifest "${files[@]}"
+  check_eq "nproc $nproc: merge with a manifest: its digest is sha256sum's" \
+    "$(sha256sum "out/mmanifest$nproc.pcap" | cut -d' ' -f1)" \
+    "$(grep -o '"sha256": "[0-9a-f]*"' "out/mmanifest$nproc.pcap.manifest.json" | tail -1 | cut -d'"' -f4)"
 done
 
 finish

@@ -2,7 +2,11 @@
 # The provenance manifest (cap-manifest(5)): on by default for a pull into
 # the capture directory, asked for with -w and for cap-merge, refused for
 # standard output; cap-hash --check verifies the output and the sources
-# still present, and finds a changed output or source.
+# still present, and finds a changed output or source. The output's
+# digest, made while it is written (or, where the writer rewrote part of it,
+# by reading it back), is the sha256sum of the file: for pcap and pcapng, a
+# pull interrupted by SIGINT, a pull whose header is rewritten at the end,
+# a merge in one pass and in a tree of passes.
 source "$(dirname "$0")/lib.sh"
 gen=$CAPTURE_BIN/bench/make_archive
 [ -x "$gen" ] || skip "no $gen (build the bench targets)"
@@ -95,4 +99,73 @@ printf '{"not": "a manifest"}\n' >bogus.manifest.json
 run_tool cap-hash --check bogus.manifest.json
 check_eq "a JSON file that is no manifest fails" 1 "$RC"
 check_match "and says so" "bogus.manifest.json: not a capture manifest" "$ERR"
+# The output's digest is the file's, whatever way it was written.
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+digest_is_files() {  # WHAT OUTPUT: the manifest's digest is sha256sum's, and cap-hash --check says OK
+  check_eq "$1: the manifest's digest is sha256sum's" "$(sha "$2")" "$(json "$2.manifest.json" 'm["output"]["sha256"]')"
+  run_tool cap-hash --check "$2.manifest.json"
+  check_eq "$1: cap-hash --check passes" 0 "$RC"
+}
+run_tool cap-pull -w ng.pcapng -F pcapng -r arch -e 'udp' --manifest
+check_eq "a pcapng pull exits 0" 0 "$RC"
+digest_is_files "pcapng pull" ng.pcapng
+# One byte changed in place (same size, same mtime): the digest tells.
+cp ng.pcapng ng.saved
+printf '\xff' | dd of=ng.pcapng bs=1 seek=200 conv=notrunc status=none
+touch -r ng.saved ng.pcapng
+run_tool cap-hash --check ng.pcapng.manifest.json
+check_eq "a byte of the output altered: the check fails" 1 "$RC"
+check_match "by its digest" "^ng.pcapng: FAILED \(sha256 differs\)" "$OUT"
+mv ng.saved ng.pcapng
+
+# A pull interrupted by SIGINT (frozen as soon as its record appears, so
+# that the signal comes while it runs, as test_cap_pull.sh does).
+"$gen" --out big --files 6 --size 16M --seed 16 --quiet >/dev/null
+cat big/* >/dev/null
+cap-pull -a grant -d interrupted -e 'tcp' -r big --dir "$WORK/caps-int" -j 1 >int.out 2>int.err &
+pid=$!
+for _ in $(seq 4000); do
+  [ -n "$(find caps-int -maxdepth 1 -name '*interrupted*.past.pcap.record' -print -quit 2>/dev/null)" ] && break
+  sleep 0.005
+done
+kill -STOP "$pid" 2>/dev/null || true
+kill -INT "$pid" 2>/dev/null || true
+kill -CONT "$pid" 2>/dev/null || true
+set +e; wait "$pid"; set -e
+int_out=$(field file "$(cat int.out)")
+if [ "$(field state "$(cat int.out)")" = interrupted ]; then
+  ok "the pull was interrupted"
+  check_eq "its manifest says so" interrupted "$(json "$int_out.manifest.json" 'm["request"]["state"]')"
+else
+  echo "note: the pull ended before the signal: $(field state "$(cat int.out)")"
+fi
+digest_is_files "interrupted pull" "$int_out"
+
+# A source whose packets are longer than its header's snapshot length:
+# the output's header, gone to the file long before, is raised at the end;
+# the manifest then reads the file back, and its digest is still the file's.
+mkdir snap
+python3 - snap/daemonlogger.pcap.1700000000 <<'PY'
+import struct, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 96, 1))
+    frame = b"\xff" * 12 + b"\x08\x00" + bytes([0x45, 0, 0, 136]) + bytes(136 - 4)
+    for i in range(4000):
+        f.write(struct.pack("<IIII", 1700000000 + i // 100, i % 100, len(frame), len(frame)) + frame)
+PY
+run_tool cap-pull -w raised.pcap -r snap -e '' --manifest
+check_eq "the pull of long packets exits 0" 0 "$RC"
+check_eq "its header's snapshot length was raised" 150 "$(python3 -c 'import struct,sys; print(struct.unpack_from("<I", open(sys.argv[1],"rb").read(), 16)[0])' raised.pcap)"
+digest_is_files "pull with its header rewritten" raised.pcap
+
+# cap-merge: one pass, pcapng, and a tree of passes (--max-open 2: part
+# files merged again).
+run_tool cap-merge --manifest -w one.pcap "${sources[@]}"
+digest_is_files "merge" one.pcap
+run_tool cap-merge --manifest -F pcapng -w one.pcapng "${sources[@]}"
+digest_is_files "pcapng merge" one.pcapng
+run_tool cap-merge --manifest --max-open 2 -w tree.pcap "${sources[@]}" big/*
+check_eq "a tree merge exits 0" 0 "$RC"
+check_eq "it writes what a merge in one pass writes" "$(cap-merge -w - "${sources[@]}" big/* | sha256sum | cut -d' ' -f1)" "$(sha tree.pcap)"
+digest_is_files "tree merge" tree.pcap
 finish

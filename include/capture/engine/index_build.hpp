@@ -26,6 +26,7 @@
 
 #include <sys/mman.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -202,6 +203,9 @@ public:
             if (std::memcmp(slots_[i].key.data(), key, W) == 0) return slots_[i].p;
         }
     }
+    /// Changes whenever the table grows, which moves every posting: a
+    /// pointer to one taken before is no longer one.
+    std::size_t generation() const noexcept { return generation_; }
     template <class F>
     void each(F&& f) {
         for (std::size_t i = 0; i < slots_.size(); ++i)
@@ -219,12 +223,14 @@ private:
         slots_ = std::vector<slot>(old.size() * 2);
         used_ = std::vector<std::uint8_t>(old.size() * 2, 0);
         count_ = 0;
+        ++generation_;
         for (std::size_t i = 0; i < old.size(); ++i)
             if (old_used[i]) at(old[i].key.data()) = std::move(old[i].p);
     }
     std::vector<slot> slots_;
     std::vector<std::uint8_t> used_;
     std::size_t count_ = 0;
+    std::size_t generation_ = 0;
 };
 
 // What the decoder's calls go into while a file is walked.
@@ -235,7 +241,8 @@ struct index_sink {
     std::vector<posting> ports = std::vector<posting>(65536);
     std::vector<posting> protos = std::vector<posting>(256);
     std::vector<posting> classes = std::vector<posting>(8);
-    // The last host4 looked up, and its posting: a flow's packets come in runs.
+    // The last host4 looked up, and its posting: a flow's packets come in
+    // runs. Forgotten when the table grows (its postings move).
     std::uint32_t last4[2] = {0, 0};
     posting* last4_p[2] = {nullptr, nullptr};
 
@@ -244,14 +251,32 @@ struct index_sink {
         std::memcpy(&v, p, 4);
         for (int i = 0; i < 2; ++i)
             if (last4_p[i] && last4[i] == v) return last4_p[i]->note(block);
+        const std::size_t before = hosts4.generation();
         posting& q = hosts4.at(p);
+        if (hosts4.generation() != before) last4_p[0] = nullptr;
         last4[1] = last4[0];
         last4_p[1] = last4_p[0];
         last4[0] = v;
         last4_p[0] = &q;
         q.note(block);
     }
-    void host6(const std::uint8_t* p) { hosts6.at(p).note(block); }
+    // The same for IPv6: hashing 16 bytes per address was the builder's
+    // largest cost on an archive with IPv6 in it.
+    std::array<std::uint8_t, 16> last6[2] = {};
+    posting* last6_p[2] = {nullptr, nullptr};
+
+    void host6(const std::uint8_t* p) {
+        for (int i = 0; i < 2; ++i)
+            if (last6_p[i] && std::memcmp(last6[i].data(), p, 16) == 0) return last6_p[i]->note(block);
+        const std::size_t before = hosts6.generation();
+        posting& q = hosts6.at(p);
+        if (hosts6.generation() != before) last6_p[0] = nullptr;
+        last6[1] = last6[0];
+        last6_p[1] = last6_p[0];
+        std::memcpy(last6[0].data(), p, 16);
+        last6_p[0] = &q;
+        q.note(block);
+    }
     void port(std::uint16_t n) { ports[n].note(block); }
     void proto(std::uint8_t n) { protos[n].note(block); }
     void klass(key_class c) { classes[static_cast<std::size_t>(c)].note(block); }

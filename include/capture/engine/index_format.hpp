@@ -6,8 +6,11 @@
 // packets (an IPv4 or IPv6 host, a TCP/UDP/SCTP port, an IP protocol, a
 // class: IPv4, IPv6, VLAN-tagged, not decoded) the sidecar keeps the sorted
 // list of the blocks holding it, delta- and varint-coded. A query reads the
-// header, the block table and the keys of the one type it asks about, then
-// the posting lists it needs: a few KiB for a host, never the whole sidecar.
+// header, the blocks' offsets (one array, read at once: a cold disk pays
+// for a read far more than for its bytes), the keys of the one type it asks
+// about, then the posting lists it needs; the blocks' times only when its
+// window cuts the file's span (the header has it), and then only the
+// chunks of its candidates. A few reads per file, never the whole sidecar.
 //
 // Nothing in a sidecar is taken on trust: every section and every posting
 // list carries a checksum, every offset and count is checked against the
@@ -47,19 +50,19 @@ public:
 };
 
 /// The version this code writes and reads.
-inline constexpr std::uint32_t index_version = 1;
+inline constexpr std::uint32_t index_version = 2;
 /// The first eight bytes of a sidecar.
 inline constexpr std::array<std::uint8_t, 8> index_magic{'C', 'A', 'P', 'I', 'D', 'X', '\r', '\n'};
 /// The header's size in bytes.
-inline constexpr std::size_t index_header_bytes = 208;
+inline constexpr std::size_t index_header_bytes = 224;
 /// The default block: a new one starts at the first record past this many bytes.
 inline constexpr std::uint32_t index_block_bytes = 4096;
 /// The bytes of the capture's start and end its digest covers, each.
 inline constexpr std::uint64_t index_edge_bytes = 65536;
-/// The size of one block table entry.
-inline constexpr std::size_t index_block_entry_bytes = 32;
-/// Entries of the block table under one checksum: a query reads only the
-/// chunks of its candidate blocks.
+/// The size of one entry of the block times (earliest and latest packet, packets).
+inline constexpr std::size_t index_block_entry_bytes = 20;
+/// Entries of the block times under one checksum: a query whose window
+/// cuts the file reads only the chunks of its candidate blocks.
 inline constexpr std::size_t index_block_chunk = 128;
 
 /// The kinds of key, in the order of their sections.
@@ -219,6 +222,9 @@ inline capture_identity identify_capture(int fd, const std::string& path) {
     id.size = static_cast<std::uint64_t>(st.st_size);
     id.mtime_sec = st.st_mtim.tv_sec;
     id.mtime_nsec = static_cast<std::uint32_t>(st.st_mtim.tv_nsec);
+    // Two reads of 64 KiB, and nothing around them: a cold pull that reads
+    // ahead here reads megabytes per file it was asked not to read.
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     std::vector<std::uint8_t> buf(static_cast<std::size_t>(std::min(id.size, index_edge_bytes)));
     md_ctx_ptr ctx = make_md_ctx();
     if (EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw error(path + ": " + openssl_error_text());
@@ -240,6 +246,18 @@ inline capture_identity identify_capture(const std::string& path) {
     return identify_capture(fd.get(), path);
 }
 
+/// Asks the kernel for the bytes identify_capture(fd) reads, and for no
+/// more: a caller that has other reads to make meanwhile overlaps them on
+/// a cold disk. Throws nothing.
+inline void prefetch_capture_edges(int fd) noexcept {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return;
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+    const off_t n = static_cast<off_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), index_edge_bytes));
+    ::posix_fadvise(fd, 0, n, POSIX_FADV_WILLNEED);
+    if (st.st_size > n) ::posix_fadvise(fd, st.st_size - n, n, POSIX_FADV_WILLNEED);
+}
+
 /// Why a sidecar does not speak for the capture as it is now, or "" when
 /// it does. Throws nothing.
 inline std::string identity_mismatch(const capture_identity& indexed, const capture_identity& now) {
@@ -253,17 +271,25 @@ inline std::string identity_mismatch(const capture_identity& indexed, const capt
 
 /// The sidecar's bytes for content (see cap-index(5)). Throws nothing but std::bad_alloc.
 inline std::string encode_index(const index_content& c) {
-    // Sections: the block table, one key table per type, the postings.
-    std::string blocks;
-    blocks.reserve(c.blocks.size() * index_block_entry_bytes);
-    for (const auto& b : c.blocks) {
-        detail::put_u64(blocks, b.offset);
-        detail::put_u32(blocks, b.min_sec);
-        detail::put_u32(blocks, b.min_frac);
-        detail::put_u32(blocks, b.max_sec);
-        detail::put_u32(blocks, b.max_frac);
-        detail::put_u32(blocks, b.packets);
-        detail::put_u32(blocks, 0);
+    // Sections: the blocks' offsets, their times, one key table per type, the postings.
+    const std::uint32_t width = c.indexed_end > 0xffffffffull ? 8 : 4;
+    std::string offsets, times;
+    offsets.reserve(c.blocks.size() * width);
+    times.reserve(c.blocks.size() * index_block_entry_bytes);
+    std::uint32_t first_sec = 0, first_frac = 0, last_sec = 0, last_frac = 0;
+    for (std::size_t i = 0; i < c.blocks.size(); ++i) {
+        const index_block& b = c.blocks[i];
+        if (width == 8) detail::put_u64(offsets, b.offset);
+        else detail::put_u32(offsets, static_cast<std::uint32_t>(b.offset));
+        detail::put_u32(times, b.min_sec);
+        detail::put_u32(times, b.min_frac);
+        detail::put_u32(times, b.max_sec);
+        detail::put_u32(times, b.max_frac);
+        detail::put_u32(times, b.packets);
+        if (i == 0 || b.min_sec < first_sec || (b.min_sec == first_sec && b.min_frac < first_frac))
+            first_sec = b.min_sec, first_frac = b.min_frac;
+        if (i == 0 || b.max_sec > last_sec || (b.max_sec == last_sec && b.max_frac > last_frac))
+            last_sec = b.max_sec, last_frac = b.max_frac;
     }
     std::array<std::string, key_type_count> keys;
     std::array<std::uint32_t, key_type_count> key_counts{}, type_postings{};
@@ -285,6 +311,10 @@ inline std::string encode_index(const index_content& c) {
         type_postings[t] += static_cast<std::uint32_t>(coded.size());
         postings += coded;
     }
+    std::string sums;
+    for (std::size_t i = 0; i < times.size(); i += index_block_chunk * index_block_entry_bytes)
+        detail::put_u32(sums, static_cast<std::uint32_t>(index_checksum(
+                                  std::string_view(times).substr(i, index_block_chunk * index_block_entry_bytes))));
     std::string h;
     h.reserve(index_header_bytes);
     h.append(reinterpret_cast<const char*>(index_magic.data()), index_magic.size());
@@ -300,11 +330,7 @@ inline std::string encode_index(const index_content& c) {
     detail::put_u32(h, c.frac_per_sec);
     detail::put_u32(h, c.block_bytes);
     detail::put_u32(h, static_cast<std::uint32_t>(c.blocks.size()));
-    std::string sums;
-    for (std::size_t i = 0; i < blocks.size(); i += index_block_chunk * index_block_entry_bytes)
-        detail::put_u32(sums, static_cast<std::uint32_t>(index_checksum(
-                                  std::string_view(blocks).substr(i, index_block_chunk * index_block_entry_bytes))));
-    detail::put_u32(h, static_cast<std::uint32_t>(index_checksum(sums)));
+    detail::put_u32(h, width);
     for (std::size_t t = 0; t < key_type_count; ++t) {
         detail::put_u32(h, key_counts[t]);
         detail::put_u32(h, static_cast<std::uint32_t>(keys[t].size()));
@@ -312,10 +338,17 @@ inline std::string encode_index(const index_content& c) {
     for (std::size_t t = 0; t < key_type_count; ++t) detail::put_u32(h, static_cast<std::uint32_t>(index_checksum(keys[t])));
     for (std::size_t t = 0; t < key_type_count; ++t) detail::put_u32(h, type_postings[t]);
     detail::put_u64(h, postings.size());
-    h.resize(index_header_bytes - 8, '\0');
+    detail::put_u32(h, static_cast<std::uint32_t>(index_checksum(offsets)));
+    detail::put_u32(h, static_cast<std::uint32_t>(index_checksum(sums)));
+    detail::put_u32(h, first_sec);
+    detail::put_u32(h, first_frac);
+    detail::put_u32(h, last_sec);
+    detail::put_u32(h, last_frac);
     detail::put_u64(h, index_checksum(h));
     std::string out = std::move(h);
-    out += blocks;
+    out.reserve(out.size() + offsets.size() + times.size() + sums.size() + postings.size() + 4096);
+    out += offsets;
+    out += times;
     out += sums;
     for (const auto& k : keys) out += k;
     out += postings;
@@ -331,9 +364,10 @@ struct index_key_entry {
     std::uint32_t checksum = 0;
 };
 
-/// A sidecar opened for queries: the header and the block table read and
-/// checked at once; key tables and posting lists read when asked for.
-/// Every read is checked; any fault throws index_error("PATH: why").
+/// A sidecar opened for queries: the header read and checked at once; the
+/// blocks' offsets, their times (by chunks), key tables and posting lists
+/// read when asked for, each once. Every read is checked; any fault throws
+/// index_error("PATH: why").
 class index_reader {
 public:
     /// Opens the sidecar at path. Throws index_error when it cannot be read
@@ -347,6 +381,9 @@ public:
         struct stat st {};
         if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) bad("not a regular file");
         file_size_ = static_cast<std::uint64_t>(st.st_size);
+        // A query reads a few scattered pieces: the kernel's read-ahead
+        // would read the whole sidecar, cold, for each of them.
+        ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_RANDOM);
         std::array<std::uint8_t, index_header_bytes> h{};
         if (file_size_ < index_header_bytes || !detail::pread_fully(fd_.get(), h.data(), h.size(), 0))
             bad("too short for a header");
@@ -373,13 +410,17 @@ public:
     std::uint64_t packets() const noexcept { return packets_; }
     std::uint64_t indexed_end() const noexcept { return indexed_end_; }
     std::uint64_t size() const noexcept { return file_size_; }
+    /// The earliest and latest packet of the whole capture (offset 0), as
+    /// the header has them: a window holding both needs no block's times.
+    const index_block& span() const noexcept { return span_; }
     /// How many blocks.
-    std::size_t block_count() const noexcept { return blocks_.size(); }
-    /// Block b (b < block_count()), its chunk of the table read and checked
-    /// on first use.
+    std::size_t block_count() const noexcept { return block_count_; }
+    /// Block b (b < block_count()): its offset, and its times read and
+    /// checked with their chunk on first use.
     const index_block& block(std::size_t b) {
         const std::size_t c = b / index_block_chunk;
         if (!chunk_loaded_[c]) load_chunk(c);
+        blocks_[b].offset = block_range(b).first;
         return blocks_[b];
     }
     /// Keys of all types together.
@@ -391,29 +432,45 @@ public:
     /// Keys of one type.
     std::uint32_t key_count(key_type t) const noexcept { return key_counts_[static_cast<std::size_t>(t)]; }
 
-    /// Asks the kernel for the chunks of the block table that hold blocks
-    /// (ascending) and the block after each, all at once, so that a cold
-    /// disk reads them together. Throws nothing.
-    void prefetch_blocks(const std::vector<std::uint32_t>& blocks) const noexcept {
+    /// Asks the kernel for the chunks of the block times that hold blocks
+    /// (ascending), all at once, so that a cold disk reads them together.
+    /// Throws nothing.
+    void prefetch_times(const std::vector<std::uint32_t>& blocks) const noexcept {
         if (in_memory_) return;
         std::size_t last = SIZE_MAX;
         for (std::uint32_t b : blocks) {
-            for (std::size_t c : {b / index_block_chunk, (b + 1) / index_block_chunk}) {
-                if (c == last || c >= chunk_loaded_.size() || chunk_loaded_[c]) continue;
-                last = c;
-                const std::uint64_t off = index_header_bytes + std::uint64_t{c} * index_block_chunk * index_block_entry_bytes;
-                ::posix_fadvise(fd_.get(), static_cast<off_t>(off), index_block_chunk * index_block_entry_bytes,
-                                POSIX_FADV_WILLNEED);
-            }
+            const std::size_t c = b / index_block_chunk;
+            if (c == last || c >= chunk_loaded_.size() || chunk_loaded_[c]) continue;
+            last = c;
+            willneed(times_at_ + std::uint64_t{c} * index_block_chunk * index_block_entry_bytes,
+                     index_block_chunk * index_block_entry_bytes);
         }
+        if (!sums_loaded_) willneed(sums_at_, 4 * chunk_loaded_.size());
+    }
+    /// Asks the kernel for the blocks' offsets, which every query reads.
+    /// Throws nothing.
+    void prefetch_offsets() const noexcept {
+        if (!in_memory_ && !offsets_loaded_) willneed(offsets_at_, block_count_ * width_);
+    }
+    /// Asks the kernel for the key table of type t. Throws nothing.
+    void prefetch_keys(key_type t) const noexcept {
+        const std::size_t i = static_cast<std::size_t>(t);
+        if (!in_memory_ && !keys_loaded_[i]) willneed(key_offset_[i], key_bytes_[i]);
+    }
+    /// Asks the kernel for a key's posting list. Throws nothing.
+    void prefetch_postings(const index_key_entry& e) const noexcept {
+        if (!in_memory_) willneed(postings_offset_ + e.offset, e.bytes);
     }
 
-    /// The byte range [begin, end) of block b in the capture.
+    /// The byte range [begin, end) of block b (b < block_count()) in the
+    /// capture, the offsets read at first use. Checked here, block by block
+    /// (verify_all checks them all): a range holds a record header at least,
+    /// after the file header, and ends by the indexed end.
     std::pair<std::uint64_t, std::uint64_t> block_range(std::size_t b) {
-        std::pair<std::uint64_t, std::uint64_t> r{block(b).offset,
-                                                  b + 1 < blocks_.size() ? block(b + 1).offset : indexed_end_};
-        if (r.second <= r.first) bad("block table out of order");
-        return r;
+        if (!offsets_loaded_) load_offsets();
+        const std::uint64_t from = offset_at(b), to = b + 1 < block_count_ ? offset_at(b + 1) : indexed_end_;
+        if (from < 24 || to > indexed_end_ || to < from || to - from < 16) bad("block offsets out of order");
+        return {from, to};
     }
 
     /// The keys of type t, sorted (read and checked on first use).
@@ -438,7 +495,7 @@ public:
                 bad("key table cut short");
             e.checksum = detail::get_u32(p);
             p += 4;
-            if (count == 0 || count > blocks_.size() || bytes < count || bytes > count * 5 ||
+            if (count == 0 || count > block_count_ || bytes < count || bytes > count * 5 ||
                 bytes > type_postings_[i] - at)
                 bad("a key's posting list does not fit");
             if (!out.empty() && !(out.back().key < e.key)) bad("keys out of order");
@@ -471,7 +528,7 @@ public:
             if (!detail::get_varint(p, end, v)) bad("posting list cut short");
             if (n > 0 && v == 0) bad("posting list not ascending");
             cur = n == 0 ? v : cur + v;
-            if (cur >= blocks_.size()) bad("posting list names a block past the last");
+            if (cur >= block_count_) bad("posting list names a block past the last");
             out.push_back(static_cast<std::uint32_t>(cur));
         }
         if (p != end) bad("posting list longer than its blocks");
@@ -487,15 +544,12 @@ public:
         return *it;
     }
 
-    /// Reads and checks every key table and posting list (cap-info, tests):
+    /// Reads and checks every section and posting list (cap-info, tests):
     /// a sidecar that passes holds no damage a query could meet.
     void verify_all() {
         std::uint64_t total = 0;
-        for (std::size_t b = 0; b < blocks_.size(); ++b) {
-            total += block(b).packets;
-            block_range(b);
-        }
-        if (total != packets_) bad("block table does not add up to the packets");
+        for (std::size_t b = 0; b < block_count_; ++b) total += block(b).packets;  // and block_range(b)
+        if (total != packets_) bad("block times do not add up to the packets");
         for (std::size_t t = 0; t < key_type_count; ++t)
             for (const auto& e : keys(static_cast<key_type>(t))) postings(e);
     }
@@ -504,6 +558,10 @@ private:
     index_reader() = default;
 
     [[noreturn]] void bad(const std::string& why) const { throw index_error(path_ + ": corrupt index: " + why); }
+
+    void willneed(std::uint64_t off, std::uint64_t n) const noexcept {
+        if (n) ::posix_fadvise(fd_.get(), static_cast<off_t>(off), static_cast<off_t>(n), POSIX_FADV_WILLNEED);
+    }
 
     std::string read(std::uint64_t off, std::uint64_t n, const char* what) {
         if (off > file_size_ || n > file_size_ - off) bad(std::string(what) + " past the end of the file");
@@ -532,10 +590,21 @@ private:
         indexed_end_ = get_u64(h + 80);
         frac_per_sec_ = get_u32(h + 88);
         block_bytes_ = get_u32(h + 92);
-        const std::uint32_t block_count = get_u32(h + 96);
-        const std::uint32_t block_sum = get_u32(h + 100);
-        const std::uint64_t chunks = (std::uint64_t{block_count} + index_block_chunk - 1) / index_block_chunk;
-        std::uint64_t at = index_header_bytes + std::uint64_t{block_count} * index_block_entry_bytes + 4 * chunks;
+        block_count_ = get_u32(h + 96);
+        width_ = get_u32(h + 100);
+        offsets_sum_ = get_u32(h + 192);
+        times_sum_ = get_u32(h + 196);
+        span_.min_sec = get_u32(h + 200);
+        span_.min_frac = get_u32(h + 204);
+        span_.max_sec = get_u32(h + 208);
+        span_.max_frac = get_u32(h + 212);
+        span_.packets = static_cast<std::uint32_t>(std::min<std::uint64_t>(packets_, UINT32_MAX));
+        if (width_ != 4 && width_ != 8) bad("unknown offset width");
+        const std::uint64_t chunks = (block_count_ + index_block_chunk - 1) / index_block_chunk;
+        offsets_at_ = index_header_bytes;
+        times_at_ = offsets_at_ + block_count_ * width_;
+        sums_at_ = times_at_ + block_count_ * index_block_entry_bytes;
+        std::uint64_t at = sums_at_ + 4 * chunks;
         for (std::size_t t = 0; t < key_type_count; ++t) {
             key_counts_[t] = get_u32(h + 104 + 8 * t);
             key_bytes_[t] = get_u32(h + 108 + 8 * t);
@@ -553,46 +622,64 @@ private:
         postings_offset_ = at;
         if (listed != postings_bytes_) bad("posting lists do not add up");
         if (frac_per_sec_ != 1000000 && frac_per_sec_ != 1000000000) bad("unknown time resolution");
-        if (indexed_end_ > capture_.size || (block_count == 0) != (packets_ == 0)) bad("sizes do not agree");
+        if (indexed_end_ > capture_.size || (block_count_ == 0) != (packets_ == 0)) bad("sizes do not agree");
+        if (width_ == 4 && indexed_end_ > 0xffffffffull) bad("offsets too narrow for the capture");
         if (postings_bytes_ > file_size_ || at > file_size_ || file_size_ - at != postings_bytes_)
             bad("sections do not add up to the file's size");
-        std::string sums = read(index_header_bytes + std::uint64_t{block_count} * index_block_entry_bytes, 4 * chunks,
-                                "block table checksums");
-        if (static_cast<std::uint32_t>(index_checksum(sums)) != block_sum) bad("block table checksum mismatch");
-        chunk_sums_.resize(static_cast<std::size_t>(chunks));
-        for (std::size_t c = 0; c < chunks; ++c)
-            chunk_sums_[c] = get_u32(reinterpret_cast<const std::uint8_t*>(sums.data()) + 4 * c);
-        blocks_.resize(block_count);
+        if (block_count_ && later(span_.min_sec, span_.min_frac, span_.max_sec, span_.max_frac))
+            bad("the capture's span ends before it starts");
         chunk_loaded_.assign(static_cast<std::size_t>(chunks), false);
+    }
+
+    static bool later(std::uint32_t s1, std::uint32_t f1, std::uint32_t s2, std::uint32_t f2) {
+        return s1 > s2 || (s1 == s2 && f1 > f2);
+    }
+
+    // The offsets stay as read: a query decodes the few it needs.
+    void load_offsets() {
+        offsets_ = read(offsets_at_, block_count_ * width_, "block offsets");
+        if (static_cast<std::uint32_t>(index_checksum(offsets_)) != offsets_sum_) bad("block offsets checksum mismatch");
+        offsets_loaded_ = true;
+    }
+    std::uint64_t offset_at(std::size_t b) const {
+        const auto* p = reinterpret_cast<const std::uint8_t*>(offsets_.data()) + b * width_;
+        return width_ == 8 ? detail::get_u64(p) : detail::get_u32(p);
+    }
+
+    void load_sums() {
+        std::string sums = read(sums_at_, 4 * chunk_loaded_.size(), "block times checksums");
+        if (static_cast<std::uint32_t>(index_checksum(sums)) != times_sum_) bad("block times checksum mismatch");
+        chunk_sums_.resize(chunk_loaded_.size());
+        for (std::size_t c = 0; c < chunk_sums_.size(); ++c)
+            chunk_sums_[c] = detail::get_u32(reinterpret_cast<const std::uint8_t*>(sums.data()) + 4 * c);
+        sums_loaded_ = true;
     }
 
     void load_chunk(std::size_t c) {
         using detail::get_u32;
-        using detail::get_u64;
+        if (!sums_loaded_) load_sums();
+        if (blocks_.empty()) blocks_.resize(block_count_);
         const std::size_t first = c * index_block_chunk;
-        const std::size_t n = std::min(index_block_chunk, blocks_.size() - first);
-        std::string raw = read(index_header_bytes + std::uint64_t{first} * index_block_entry_bytes,
-                               std::uint64_t{n} * index_block_entry_bytes, "block table");
-        if (static_cast<std::uint32_t>(index_checksum(raw)) != chunk_sums_[c]) bad("block table checksum mismatch");
+        const std::size_t n = std::min(index_block_chunk, block_count_ - first);
+        std::string raw = read(times_at_ + std::uint64_t{first} * index_block_entry_bytes,
+                               std::uint64_t{n} * index_block_entry_bytes, "block times");
+        if (static_cast<std::uint32_t>(index_checksum(raw)) != chunk_sums_[c]) bad("block times checksum mismatch");
         const auto* p = reinterpret_cast<const std::uint8_t*>(raw.data());
         for (std::size_t i = first; i < first + n; ++i, p += index_block_entry_bytes) {
             index_block& b = blocks_[i];
-            b.offset = get_u64(p);
-            b.min_sec = get_u32(p + 8);
-            b.min_frac = get_u32(p + 12);
-            b.max_sec = get_u32(p + 16);
-            b.max_frac = get_u32(p + 20);
-            b.packets = get_u32(p + 24);
-            const std::uint64_t floor = i == 0 ? 24 : i > first ? blocks_[i - 1].offset + 16 : 24;
-            if (b.offset < floor || b.offset + 16 > indexed_end_ || b.packets == 0) bad("block table out of order");
+            b.min_sec = get_u32(p);
+            b.min_frac = get_u32(p + 4);
+            b.max_sec = get_u32(p + 8);
+            b.max_frac = get_u32(p + 12);
+            b.packets = get_u32(p + 16);
+            // Inside the capture's span: a query that trusts the span to
+            // skip the blocks' times loses nothing.
+            if (b.packets == 0 || later(b.min_sec, b.min_frac, b.max_sec, b.max_frac) ||
+                later(span_.min_sec, span_.min_frac, b.min_sec, b.min_frac) ||
+                later(b.max_sec, b.max_frac, span_.max_sec, span_.max_frac))
+                bad("block times out of order");
         }
         chunk_loaded_[c] = true;
-        // Against the chunks on either side, when they are read.
-        if (c > 0 && chunk_loaded_[c - 1] && blocks_[first - 1].offset + 16 > blocks_[first].offset)
-            bad("block table out of order");
-        if (c + 1 < chunk_loaded_.size() && chunk_loaded_[c + 1] &&
-            blocks_[first + n - 1].offset + 16 > blocks_[first + n].offset)
-            bad("block table out of order");
     }
 
     std::string path_;
@@ -606,8 +693,16 @@ private:
     std::uint32_t block_bytes_ = 0;
     std::uint64_t packets_ = 0;
     std::uint64_t indexed_end_ = 0;
+    std::size_t block_count_ = 0;
+    std::uint64_t width_ = 4;
+    index_block span_;
+    std::uint32_t offsets_sum_ = 0, times_sum_ = 0;
+    std::uint64_t offsets_at_ = 0, times_at_ = 0, sums_at_ = 0;
+    std::string offsets_;
+    bool offsets_loaded_ = false;
     std::vector<index_block> blocks_;
     std::vector<std::uint32_t> chunk_sums_;
+    bool sums_loaded_ = false;
     std::vector<bool> chunk_loaded_;
     std::array<std::uint32_t, key_type_count> key_counts_{}, key_bytes_{}, key_sums_{};
     std::array<std::uint64_t, key_type_count> key_offset_{}, type_postings_{}, type_postings_offset_{};

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "capture/engine/index_format.hpp"
+#include "capture/sys/read_ahead.hpp"
 #include "capture/text/record.hpp"
 #include "capture/engine/time_window.hpp"
 
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -232,37 +234,59 @@ inline index_expression analyse_index_expression(const std::string& expression) 
 inline std::vector<std::uint32_t> candidate_blocks(index_reader& reader, const index_expression& e,
                                                    const time_window& window) {
     const std::size_t n = reader.block_count();
-    std::vector<std::uint8_t> keep(n, 1);
-    std::vector<std::uint8_t> undecoded(n, 0);
-    if (auto u = reader.find(make_number_key(key_type::klass, static_cast<std::uint32_t>(key_class::undecoded))))
-        for (std::uint32_t b : reader.postings(*u)) undecoded[b] = 1;
-    for (const auto& term : e.terms) {
-        std::vector<std::uint8_t> any = undecoded;
-        for (const auto& r : term) {
+    // Every key table this reads, asked of a cold disk at once.
+    reader.prefetch_keys(key_type::klass);
+    for (const auto& term : e.terms)
+        for (const auto& r : term) reader.prefetch_keys(r.lo.type);
+    std::optional<index_key_entry> u =
+        reader.find(make_number_key(key_type::klass, static_cast<std::uint32_t>(key_class::undecoded)));
+    // The lists of every term's keys, asked for at once too.
+    std::vector<std::vector<index_key_entry>> lists(e.terms.size());
+    for (std::size_t t = 0; t < e.terms.size(); ++t) {
+        for (const auto& r : e.terms[t]) {
             const auto& keys = reader.keys(r.lo.type);
             auto it = std::lower_bound(keys.begin(), keys.end(), r.lo,
                                        [](const index_key_entry& x, const index_key& k) { return x.key < k; });
-            for (; it != keys.end() && !(r.hi < it->key); ++it)
-                for (std::uint32_t b : reader.postings(*it)) any[b] = 1;
+            for (; it != keys.end() && !(r.hi < it->key); ++it) {
+                lists[t].push_back(*it);
+                reader.prefetch_postings(*it);
+            }
         }
+    }
+    if (u) reader.prefetch_postings(*u);
+    std::vector<std::uint8_t> keep(n, 1);
+    std::vector<std::uint8_t> undecoded(n, 0);
+    if (u)
+        for (std::uint32_t b : reader.postings(*u)) undecoded[b] = 1;
+    for (const auto& list : lists) {
+        std::vector<std::uint8_t> any = undecoded;
+        for (const auto& entry : list)
+            for (std::uint32_t b : reader.postings(entry)) any[b] = 1;
         for (std::size_t b = 0; b < n; ++b) keep[b] &= any[b];
     }
     std::vector<std::uint32_t> kept;
     for (std::size_t b = 0; b < n; ++b)
         if (keep[b]) kept.push_back(static_cast<std::uint32_t>(b));
-    reader.prefetch_blocks(kept);
-    const std::uint64_t per_sec = reader.frac_per_sec();
-    const std::uint32_t ns_per_frac = per_sec == 1000000 ? 1000 : 1;
-    (void)per_sec;
-    std::vector<std::uint32_t> out;
-    for (std::uint32_t b : kept) {
-        const index_block& k = reader.block(b);
+    const std::uint32_t ns_per_frac = reader.frac_per_sec() == 1000000 ? 1000 : 1;
+    auto outside = [&](const index_block& k) {
         timestamp lo{k.min_sec, k.min_frac * ns_per_frac}, hi{k.max_sec, k.max_frac * ns_per_frac};
-        if (hi < window.since || !(lo < window.until)) continue;
-        out.push_back(b);
-    }
+        return hi < window.since || !(lo < window.until);
+    };
+    // A window that holds the whole capture needs no block's times.
+    const index_block& span = reader.span();
+    if (n == 0 || outside(span)) return {};
+    timestamp first{span.min_sec, span.min_frac * ns_per_frac}, last{span.max_sec, span.max_frac * ns_per_frac};
+    if (window.contains(first) && window.contains(last)) return kept;
+    reader.prefetch_times(kept);
+    std::vector<std::uint32_t> out;
+    for (std::uint32_t b : kept)
+        if (!outside(reader.block(b))) out.push_back(b);
     return out;
 }
+
+/// Candidate ranges closer than this are asked of the disk as one read:
+/// a cold disk takes a few more KiB in the time of one more request.
+inline constexpr std::uint64_t index_read_gap = 16384;
 
 /// What the index says of one capture of a pull.
 struct index_answer {
@@ -276,10 +300,13 @@ struct index_answer {
 
 /// Looks up the sidecar of the capture at path (beside it, or under
 /// index_dir), checks it speaks for the capture as it is now, and turns
-/// e's candidate blocks inside window into byte ranges. Throws only
+/// e's candidate blocks inside window into byte ranges, which it asks the
+/// disk for (so a pull that asks for every file of its window reads a cold
+/// archive at the depth of its queue): through ahead, in the background,
+/// as the order-th file, when given; else at once. Throws only
 /// std::bad_alloc: every fault is a state of the answer.
 inline index_answer ask_index(const std::string& path, const std::string& index_dir, const index_expression& e,
-                              const time_window& window) {
+                              const time_window& window, read_ahead_queue* ahead = nullptr, std::size_t order = 0) {
     index_answer a;
     try {
         a.index_path = index_path_for(path, index_dir);
@@ -289,8 +316,11 @@ inline index_answer ask_index(const std::string& path, const std::string& index_
     }
     if (::access(a.index_path.c_str(), F_OK) != 0) return a;
     try {
+        unique_fd capture = open_read(path);
+        prefetch_capture_edges(capture.get());  // read while the sidecar is
         index_reader reader(a.index_path);
-        capture_identity now = identify_capture(path);
+        reader.prefetch_offsets();
+        capture_identity now = identify_capture(capture.get(), path);
         std::string m = identity_mismatch(reader.capture(), now);
         if (!m.empty()) {
             a.status = index_answer::state::stale;
@@ -306,13 +336,19 @@ inline index_answer ask_index(const std::string& path, const std::string& index_
             else a.ranges.push_back(r);
         }
         a.status = index_answer::state::used;
-        // The candidate ranges asked of the disk now, for every file of the
-        // window at once: a cold archive is read at the depth of its queue.
-        if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK); fd >= 0) {
-            for (const auto& r : a.ranges)
-                ::posix_fadvise(fd, static_cast<off_t>(r.first), static_cast<off_t>(r.second - r.first),
+        read_ahead_queue::ranges reads;
+        for (std::size_t i = 0; i < a.ranges.size();) {
+            std::size_t j = i + 1;
+            while (j < a.ranges.size() && a.ranges[j].first - a.ranges[j - 1].second <= index_read_gap) ++j;
+            reads.emplace_back(a.ranges[i].first, a.ranges[j - 1].second);
+            i = j;
+        }
+        if (ahead) {
+            ahead->add(order, path, std::move(reads));
+        } else {
+            for (const auto& r : reads)
+                ::posix_fadvise(capture.get(), static_cast<off_t>(r.first), static_cast<off_t>(r.second - r.first),
                                 POSIX_FADV_WILLNEED);
-            ::close(fd);
         }
     } catch (const std::exception& x) {
         a.status = index_answer::state::corrupt;

@@ -4,12 +4,18 @@
 // modification time and, with --hash-sources, digest) and the output's
 // digest; and its check (cap-hash --check NAME.manifest.json).
 //
-// The output is hashed after it is published, from the page cache: one
-// read at the speed of SHA-256, measured in bench/bench_manifest.sh. The
-// sources are only stat(2)ed unless --hash-sources asks for their digests.
+// The output's digest is made while it is written, by a tap on its writer
+// (digest_tap, sys/digest.hpp) on the writer's own thread, so a manifest
+// costs a pull about nothing (bench/bench_manifest.sh). Where the tap did
+// not see the file whole (bytes patched or cut off after they were
+// written, capture_writer::tap_saw_whole_file()), or the file on disk is
+// not as long as what the tap saw, the output is read back and hashed
+// instead: the digest in the manifest is always the file's. The sources
+// are only stat(2)ed unless --hash-sources asks for their digests.
 #pragma once
 
 #include "capture/engine/cli.hpp"
+#include "capture/pcap/capture_writer.hpp"
 #include "capture/sys/atomic_file.hpp"
 #include "capture/sys/digest.hpp"
 #include "capture/sys/error.hpp"
@@ -25,6 +31,8 @@
 #include <cstdint>
 #include <ctime>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,14 +86,33 @@ inline nlohmann::ordered_json file_facts(const std::string& path, const struct s
 
 }  // namespace detail
 
+/// The output's SHA-256 as its writer's tap made it, and the bytes it saw.
+struct known_digest {
+    std::string sha256;  ///< hex
+    std::uint64_t bytes = 0;
+};
+
+/// What tap (set on out before its first write, out.tap()) made of out,
+/// once out is committed: the digest, when the tap saw the whole file;
+/// nothing when it did not, or the digest could not be made, so that the
+/// manifest reads the file. Throws nothing but std::bad_alloc.
+inline std::optional<known_digest> known_digest_of(const capture_writer& out, digest_tap& tap) {
+    if (!out.tap_saw_whole_file() || tap.name() != "sha256") return std::nullopt;
+    try {
+        return known_digest{tap.hex(), tap.bytes()};
+    } catch (const error&) {
+        return std::nullopt;  // said nowhere: the file is read instead, and that says what fails
+    }
+}
+
 /// The manifest of output_path (as published), made of req and sources
 /// (each stat(2)ed now; hashed with sha256 when hash_sources). A source
-/// that cannot be stat(2)ed is listed with its error. Throws error when
-/// the output cannot be read.
+/// that cannot be stat(2)ed is listed with its error. The output's digest
+/// is known's when given and the file is as long as known says, else the
+/// file is read and hashed. Throws error when the output cannot be read.
 inline nlohmann::ordered_json make_manifest(const manifest_request& req, const std::string& output_path,
-                                    const std::vector<std::string>& sources, bool hash_sources) {
-    static const digest_algorithm sha256("sha256");
-    file_hasher hasher;
+                                    const std::vector<std::string>& sources, bool hash_sources,
+                                    const known_digest* known = nullptr) {
     nlohmann::ordered_json m;
     m["manifest"] = manifest_format_version;
     m["tool"] = req.tool;
@@ -108,6 +135,17 @@ inline nlohmann::ordered_json make_manifest(const manifest_request& req, const s
     }
     if (!req.state.empty()) r["state"] = req.state;
     m["request"] = r;
+    // Fetched only when something is to be read: a pull whose tap made the
+    // output's digest has no use for it.
+    std::unique_ptr<digest_algorithm> sha256;
+    std::unique_ptr<file_hasher> hasher;
+    auto hash_file = [&](const std::string& path) {
+        if (!sha256) {
+            sha256 = std::make_unique<digest_algorithm>("sha256");
+            hasher = std::make_unique<file_hasher>();
+        }
+        return hasher->hex_digest_of_file(path, sha256->md());
+    };
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& s : sources) {
         const std::string path = detail::absolute_path(s);
@@ -119,7 +157,7 @@ inline nlohmann::ordered_json make_manifest(const manifest_request& req, const s
         nlohmann::ordered_json f = detail::file_facts(path, st);
         if (hash_sources) {
             try {
-                f["sha256"] = hasher.hex_digest_of_file(path, sha256.md());
+                f["sha256"] = hash_file(path);
             } catch (const error& e) {
                 f["error"] = e.what();
             }
@@ -131,7 +169,10 @@ inline nlohmann::ordered_json make_manifest(const manifest_request& req, const s
     if (::stat(output_path.c_str(), &st) != 0) throw system_failure(output_path);
     nlohmann::ordered_json out = detail::file_facts(detail::absolute_path(output_path), st);
     out["name"] = file_name_of(output_path);
-    out["sha256"] = hasher.hex_digest_of_file(output_path, sha256.md());
+    // The tap's digest is the file's when the tap saw it whole; the size
+    // is a last check that nothing was cut off or added meanwhile.
+    const bool tapped = known && !known->sha256.empty() && known->bytes == static_cast<std::uint64_t>(st.st_size);
+    out["sha256"] = tapped ? known->sha256 : hash_file(output_path);
     m["output"] = out;
     return m;
 }
@@ -142,8 +183,13 @@ inline std::string write_manifest(const nlohmann::ordered_json& manifest, const 
     std::string path = manifest_path_for(output_path);
     // Bytes that are not UTF-8 become U+FFFD, as in --json (record_json.hpp):
     // JSON cannot carry them; the record beside the output has the originals.
+    // Not waited onto the disk: the output it speaks for is not either (a
+    // capture is never fsync'ed), and the wait was the most of what a
+    // manifest cost a small pull (bench_manifest.sh). Lost to a crash, a
+    // manifest is missing, unreadable, or its output FAILED in cap-hash
+    // --check: never a false OK.
     write_file_atomically(path, manifest.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n",
-                          mode);
+                          mode, file_sync::start);
     return path;
 }
 

@@ -296,10 +296,14 @@ inline constexpr std::uint64_t min_segment_bytes = std::uint64_t{4} << 20;
 inline constexpr std::size_t chains_per_worker = 8;
 
 // ---- files read through their index ----
+
+// A candidate range up to this long is read with pread(2) rather than
+// walked on the mapping.
+inline constexpr std::uint64_t indexed_buffer_bytes = std::uint64_t{1} << 20;
 //
 // Only the candidate ranges are walked, each from a record boundary the
-// index recorded to the next; their pages are asked for all at once, so a
-// cold disk reads them in parallel and nothing else. Whatever does not fit
+// index recorded to the next; the plan asked for their pages, every file's
+// at once, so a cold disk reads them in parallel and nothing else. Whatever does not fit
 // (a record that is not whole, a range that does not end on a record, a
 // file that is not the plain pcap it was) means the index does not speak
 // for the file: false, and the caller scans it instead.
@@ -321,29 +325,44 @@ inline bool filter_ranges(const planned_file& pf, const pull_request& req, match
     out.started = true;
     const std::uint8_t* d = out.map.data();
     const std::uint64_t size = out.map.size();
-    static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-    ::madvise(const_cast<std::uint8_t*>(d), size, MADV_RANDOM);
     for (const auto& r : pf.ranges) {
         if (r.first >= r.second || r.second > size) {
             why = "its index names bytes past the file's end";
             return false;
         }
-        const std::uint64_t from = r.first & ~(page - 1);
-        ::madvise(const_cast<std::uint8_t*>(d) + from, r.second - from, MADV_WILLNEED);
     }
+    // A small range is read into a buffer (one read, no page faults, no
+    // page tables to tear down after); a large one is walked on the
+    // mapping. The plan asked the disk for both (ask_index): neither reads
+    // anything around them.
+    ::madvise(const_cast<std::uint8_t*>(d), size, MADV_RANDOM);
+    unique_fd fd = open_read(pf.file.path);
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_RANDOM);
+    std::vector<std::uint8_t> buf;
     const time_window& w = req.window;
     std::uint64_t packets = 0;
     for (const auto& r : pf.ranges) {
-        std::uint64_t pos = r.first;
-        while (pos < r.second) {
-            if (r.second - pos < 16) {
+        const std::uint64_t len = r.second - r.first;
+        const std::uint8_t* base = d + r.first;  // the range's first byte, wherever it is read from
+        if (len <= indexed_buffer_bytes) {
+            buf.resize(static_cast<std::size_t>(len));
+            if (!detail::pread_fully(fd.get(), buf.data(), buf.size(), r.first)) {
+                why = out.map.cut_short_text();
+                out.cut = true;
+                return false;
+            }
+            base = buf.data();
+        }
+        std::uint64_t pos = 0;
+        while (pos < len) {
+            if (len - pos < 16) {
                 why = "its index cuts a record";
                 return false;
             }
-            const std::uint8_t* rec = d + pos;
+            const std::uint8_t* rec = base + pos;
             const std::uint32_t sec = load32<false>(rec), frac = load32<false>(rec + 4);
             const std::uint32_t caplen = load32<false>(rec + 8), origlen = load32<false>(rec + 12);
-            if (!h.header_ok(frac, caplen, origlen) || caplen > r.second - pos - 16) {
+            if (!h.header_ok(frac, caplen, origlen) || caplen > len - pos - 16) {
                 why = "its index does not fall on the file's records";
                 return false;
             }
@@ -353,13 +372,14 @@ inline bool filter_ranges(const planned_file& pf, const pull_request& req, match
             p.origlen = origlen;
             p.data = rec + 16;
             out.read_until = p.ts;
+            const std::uint64_t at = r.first + pos + 16;  // the packet's bytes in the file
             pos += 16 + caplen;
             if ((++packets & 4095) == 0) {
                 progress.packet_time.store(p.ts.sec, std::memory_order_relaxed);
                 if (stop.load(std::memory_order_relaxed)) return true;
             }
             if (!w.contains(p.ts) || !m->matches(p)) continue;
-            std::uint64_t where = static_cast<std::uint64_t>(p.data - d);
+            std::uint64_t where = at;
             if (out.budget && out.budget->fetch_sub(caplen, std::memory_order_relaxed) >= caplen) {
                 where = out.copies.size() | copied_bit;
                 out.copies.insert(out.copies.end(), p.data, p.data + caplen);
@@ -368,7 +388,7 @@ inline bool filter_ranges(const planned_file& pf, const pull_request& req, match
             }
             out.matches.push_back(pull_match{p.ts.sec, p.ts.nsec, caplen, origlen, 0, where});
         }
-        progress.bytes_read.fetch_add(r.second - r.first, std::memory_order_relaxed);
+        progress.bytes_read.fetch_add(len, std::memory_order_relaxed);
     }
     // Cut short under the walk: what it read past the new end was zeros.
     if (out.map.length_now() < size) {

@@ -10,10 +10,15 @@
 #include "capture/pcap/capture_reader.hpp"
 #include "capture/pcap/capture_writer.hpp"
 #include "capture/sys/error.hpp"
+#include "capture/sys/fd.hpp"
+#include "capture/sys/parallel.hpp"
+
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,11 +61,19 @@ struct pull_plan {
     std::size_t indexed_files = 0;          ///< files read through their index
     std::uint64_t indexed_bytes = 0;        ///< the bytes of their candidate blocks
     std::vector<std::string> index_notes;   ///< stale, corrupt or missing indexes: warnings, then a scan
+    /// Asks the disk for the candidate ranges while the pull reads the
+    /// first of them (index_query.hpp); it stops with the plan.
+    std::shared_ptr<read_ahead_queue> read_ahead;
 };
 
+/// Files whose header and index are read at once (threads: on a cold disk
+/// the work is waiting for it).
+inline constexpr std::size_t index_lookups_at_once = 16;
+
 /// Asks the index of each file of plan (see index_query.hpp) and marks those
-/// it narrows. Throws only std::bad_alloc.
-inline void plan_index_reads(pull_plan& plan, const pull_request& req) {
+/// it narrows; asked, when given, holds the answers already asked, one per
+/// file of plan. Throws only std::bad_alloc.
+inline void plan_index_reads(pull_plan& plan, const pull_request& req, std::vector<index_answer>* asked = nullptr) {
     if (!req.use_index) {
         for (auto& f : plan.files) f.read_why = "scan: --no-index";
         return;
@@ -70,10 +83,25 @@ inline void plan_index_reads(pull_plan& plan, const pull_request& req) {
         for (auto& f : plan.files) f.read_why = "scan: " + plan.index.why;
         return;
     }
+    // Each answer is a short chain of small reads (the sidecar's header,
+    // then its offsets, keys and lists, the capture's edges): on a cold
+    // disk, latency. Several files asked at once keep the disk's queue full,
+    // and their candidate blocks are asked for as soon as they are known.
+    std::vector<index_answer> answers;
+    if (asked) {
+        answers = std::move(*asked);
+    } else {
+        answers.resize(plan.files.size());
+        ordered_pool pool(static_cast<unsigned>(std::min<std::size_t>(index_lookups_at_once, plan.files.size())));
+        for (std::size_t i = 0; i < plan.files.size(); ++i)
+            pool.submit([&, i] { answers[i] = ask_index(plan.files[i].file.path, req.index_dir, plan.index, req.window); },
+                        [] {});
+        pool.finish();
+    }
     std::vector<std::size_t> missing;
     for (std::size_t i = 0; i < plan.files.size(); ++i) {
         planned_file& f = plan.files[i];
-        index_answer a = ask_index(f.file.path, req.index_dir, plan.index, req.window);
+        index_answer& a = answers[i];
         switch (a.status) {
             case index_answer::state::used:
                 f.indexed = true;
@@ -112,18 +140,57 @@ inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
     pull_plan plan;
     plan.scan = scan_archives(req.archives);
     plan.problems = plan.scan.problems;
-    for (auto& f : select_files(plan.scan, req.window.since_second(), req.window.until_second())) {
+    std::vector<archive_file> selected = select_files(plan.scan, req.window.since_second(), req.window.until_second());
+    // Each file's header, then its index, several files at once: on a cold
+    // disk each is a short chain of small reads, and the index's answer
+    // asks for the file's candidate blocks as soon as it is known.
+    struct looked {
+        std::vector<interface_info> interfaces;
+        std::string failure;
+        index_answer answer;
+    };
+    std::vector<looked> look(selected.size());
+    const index_expression narrowing =
+        req.use_index ? analyse_index_expression(req.index_expression) : index_expression{};
+    if (narrowing.narrows) plan.read_ahead = std::make_shared<read_ahead_queue>();
+    {
+        ordered_pool pool(static_cast<unsigned>(std::min<std::size_t>(index_lookups_at_once, selected.size())));
+        for (std::size_t i = 0; i < selected.size(); ++i)
+            pool.submit([&, i] {
+                const std::string& path = selected[i].path;
+                if (read_headers) {
+                    try {
+                        // The header alone: no read-ahead, which would read
+                        // megabytes of each file a pull through its index then
+                        // does not need. A pcapng is read further (its
+                        // interfaces may come later), so it is read ahead.
+                        mapped_file map(path);
+                        if (map.size() >= 4) {
+                            ::madvise(const_cast<std::uint8_t*>(map.data()), map.size(), MADV_RANDOM);
+                            if (detail::load32<false>(map.data()) == detail::pcapng_shb) map.advise_sequential();
+                        }
+                        capture_reader r(map, path);
+                        look[i].interfaces = r.interfaces();
+                    } catch (const std::exception& e) {
+                        look[i].failure = e.what();
+                        return;
+                    }
+                }
+                if (narrowing.narrows)
+                    look[i].answer = ask_index(path, req.index_dir, narrowing, req.window, plan.read_ahead.get(), i);
+            }, [] {});
+        pool.finish();
+    }
+    std::vector<index_answer> answers;
+    for (std::size_t k = 0; k < selected.size(); ++k) {
         planned_file pf;
-        pf.file = std::move(f);
-        if (read_headers) {
-            try {
-                capture_reader r(pf.file.path);
-                pf.interfaces = r.interfaces();
-            } catch (const std::exception& e) {
-                if (!(pf.file.newest && pf.file.size < 4096)) plan.problems.push_back(e.what());
-                continue;
-            }
+        pf.file = std::move(selected[k]);
+        if (!look[k].failure.empty()) {
+            if (!(pf.file.newest && pf.file.size < 4096)) plan.problems.push_back(look[k].failure);
+            continue;
         }
+        pf.interfaces = std::move(look[k].interfaces);
+        answers.push_back(std::move(look[k].answer));
         for (const auto& i : pf.interfaces) {
             if (std::find(plan.linktypes.begin(), plan.linktypes.end(), i.linktype) == plan.linktypes.end())
                 plan.linktypes.push_back(i.linktype);
@@ -133,7 +200,7 @@ inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
         plan.bytes += pf.file.size;
         plan.files.push_back(std::move(pf));
     }
-    plan_index_reads(plan, req);
+    plan_index_reads(plan, req, &answers);
     plan.format = plan.linktypes.size() > 1 ? output_format::pcapng : output_format::pcap;
     if (req.format) {
         if (*req.format == output_format::pcap && plan.linktypes.size() > 1)

@@ -19,6 +19,16 @@
 // file (whole records only, snapshot lengths raised to what was written),
 // for a pull that is interrupted.
 //
+// A tap (write_tap.hpp; tap()) sees every byte as it goes to the file, in
+// order, on the thread that writes it: a digest of the output made while
+// it is written, instead of reading the file back. A snapshot length
+// raised while its header is still in the buffer is raised there, before
+// the tap sees it. What changes bytes already shown (a snapshot length
+// raised in a header that went to the file, a packet larger than the
+// buffer taken back, a failed file cut short) is rare, and is not undone
+// in the tap: tap_saw_whole_file() then says false, and whoever wanted the
+// digest reads the file.
+//
 // This header needs neither libpcap nor OpenSSL.
 #pragma once
 
@@ -27,6 +37,7 @@
 #include "capture/sys/error.hpp"
 #include "capture/sys/fd.hpp"
 #include "capture/sys/write_behind.hpp"
+#include "capture/sys/write_tap.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -56,6 +67,11 @@ struct writer_options {
     bool raise_snaplen = true;       ///< raise snapshot lengths in the file to the largest caplen written
     std::uint64_t preallocate = 0;   ///< bytes the file is expected to reach, reserved up front (0: none)
     bool write_behind = false;       ///< write(2)s on a thread of their own, overlapping the caller's work
+    /// With write_behind: the bytes written on the caller's thread before
+    /// the thread starts (0: from the start). A small file is then written
+    /// with no thread at all: a hand-over costs a wake-up of the thread,
+    /// which on cores busy with other work can take milliseconds.
+    std::uint64_t write_behind_after = 0;
 };
 
 /// The largest snapshot length wiretap and libpcap write (WTAP_MAX_PACKET_SIZE_STANDARD).
@@ -131,6 +147,8 @@ public:
             pcap_max_caplen_ = o.pcap_max_caplen_;
             patched_snaplen_ = o.patched_snaplen_;
             packets_ = o.packets_;
+            tap_ = std::exchange(o.tap_, nullptr);
+            tap_whole_ = o.tap_whole_;
         }
         return *this;
     }
@@ -275,6 +293,7 @@ public:
             // Larger than the buffer: its head and bytes went to the file
             // (send() waited for the thread, which is idle).
             const std::uint64_t start = flushed_ - head - caplen;
+            tap_whole_ = false;  // the tap saw what is cut off
             if (::ftruncate(fd_.get(), static_cast<off_t>(start)) != 0 ||
                 ::lseek(fd_.get(), static_cast<off_t>(start), SEEK_SET) < 0)
                 throw system_failure(path_);
@@ -286,6 +305,23 @@ public:
         --packets_;
     }
 
+    /// From now on tap sees every byte sent to the file, in order (nullptr:
+    /// none), on the thread that writes it (options.write_behind: a thread
+    /// of the writer's own). tap must outlive the writer or the next
+    /// tap(). Set before the first write(2) (anything but a writer just
+    /// made is), it sees the whole file. Throws nothing.
+    void tap(write_tap* tap) noexcept {
+        if (behind_) behind_->set_tap(tap);
+        tap_ = tap;
+        tap_whole_ = flushed_ == 0;
+    }
+
+    /// True when a tap is set and the bytes it saw are the file's, all of
+    /// them, as they are now (after commit(), as published): it came
+    /// before the first write(2), and nothing it saw was changed or cut off
+    /// since. Throws nothing.
+    bool tap_saw_whole_file() const noexcept { return tap_ && tap_whole_; }
+
     /// Writes a packet as a reader handed it out, on interface iface.
     /// Throws as the other write().
     void write(const packet_view& p, std::uint32_t iface = 0) { write(p.ts, p.data, p.caplen, p.origlen, iface); }
@@ -296,6 +332,7 @@ public:
     void flush() {
         if (closed_) return;
         if (options_.format == output_format::pcap && !header_written_ && !ifaces_.empty()) write_pcap_header();
+        patch_snaplens(true);  // what is still in the buffer, so that it goes out (and to a tap) as it should be
         drain();
         settle();
         patch_snaplens();
@@ -338,6 +375,7 @@ public:
             // The file itself says where its last whole record ends: read
             // it back rather than keep that bookkeeping on the hot path.
             const whole_packets whole = count_whole_packets(temp_);
+            tap_whole_ = false;  // what the tap saw may be more than reached the file
             if (::ftruncate(fd_.get(), static_cast<off_t>(whole.end)) != 0) throw system_failure(path_);
             flushed_ = whole.end;
             patch_snaplens();
@@ -395,15 +433,7 @@ private:
 
     void start() {
         buf_.reset(new std::uint8_t[options_.buffer_size]);
-        if (options_.write_behind) {
-            try {
-                behind_ = std::make_unique<write_behind>(fd(), options_.buffer_size);
-            } catch (const std::system_error&) {
-                // No thread to be had (a process limit, ulimit -u): the
-                // caller's thread writes, as it does on one core.
-                options_.write_behind = false;
-            }
-        }
+        if (options_.write_behind_after == 0) start_behind();
         closed_ = false;
         if (options_.format == output_format::pcapng) {
             std::uint8_t b[28] = {};
@@ -420,6 +450,20 @@ private:
     }
 
     int fd() const noexcept { return borrowed_fd_ >= 0 ? borrowed_fd_ : fd_.get(); }
+
+    // Starts the write-behind thread, if asked for and not yet running,
+    // and shows it the tap.
+    void start_behind() {
+        if (!options_.write_behind || behind_) return;
+        try {
+            behind_ = std::make_unique<write_behind>(fd(), options_.buffer_size);
+            if (tap_) behind_->set_tap(tap_);
+        } catch (const std::system_error&) {
+            // No thread to be had (a process limit, ulimit -u): the
+            // caller's thread writes, as it does on one core.
+            options_.write_behind = false;
+        }
+    }
 
     // Reserves bytes of disk beyond the end of the file, without changing
     // its size: a filesystem that allocates blocks as pages are written
@@ -482,6 +526,7 @@ private:
 
     void drain() {
         if (used_ == 0) return;
+        if (!behind_ && options_.write_behind && flushed_ + used_ > options_.write_behind_after) start_behind();
         if (behind_) {
             if (closed_) throw error(path_ + ": write after close");
             if (int err = behind_->hand_over(buf_, used_)) throw system_failure(path_, err);
@@ -496,6 +541,7 @@ private:
     void send(const std::uint8_t* p, std::size_t n) {
         if (closed_) throw error(path_ + ": write after close");
         settle();
+        if (tap_) tap_->saw(p, n);
         if (int err = write_fully(fd(), p, n)) throw system_failure(path_, err);
         flushed_ += n;
     }
@@ -509,25 +555,38 @@ private:
 
     // Raises snapshot lengths in the file to the largest captured length
     // written (libpcap cuts packets to the snaplen otherwise). Only where we
-    // own a regular file: standard output cannot be rewritten.
-    void patch_snaplens() {
+    // own a regular file: standard output cannot be rewritten. A field
+    // still in the buffer is changed there, before the tap sees it; with
+    // in_buffer_only, only those (the file is rewritten once the thread
+    // has written what it holds).
+    void patch_snaplens(bool in_buffer_only = false) {
         if (!seekable_ || !fd_ || !options_.raise_snaplen) return;
         if (options_.format == output_format::pcap) {
             std::uint32_t want = pcap_snaplen();
             if (!header_written_ || want == patched_snaplen_) return;
-            std::uint8_t b[4];
-            detail::put32(b, want);
-            if (::pwrite(fd_.get(), b, 4, 16) != 4) throw system_failure(path_);
-            patched_snaplen_ = want;
+            if (patch_u32(16, want, in_buffer_only)) patched_snaplen_ = want;
             return;
         }
         for (auto& f : ifaces_) {
-            if (f.written == 0 || f.max_caplen <= f.written || f.snaplen_at + 4 > flushed_) continue;
-            std::uint8_t b[4];
-            detail::put32(b, f.max_caplen);
-            if (::pwrite(fd_.get(), b, 4, static_cast<off_t>(f.snaplen_at)) != 4) throw system_failure(path_);
-            f.written = f.max_caplen;
+            if (f.written == 0 || f.max_caplen <= f.written) continue;
+            if (patch_u32(f.snaplen_at, f.max_caplen, in_buffer_only)) f.written = f.max_caplen;
         }
+    }
+
+    // Puts v at offset at of the file: in the buffer while it is there,
+    // else (unless in_buffer_only) in the file once it has reached it.
+    // Returns whether it was put.
+    bool patch_u32(std::uint64_t at, std::uint32_t v, bool in_buffer_only) {
+        if (at >= flushed_ && at + 4 <= flushed_ + used_) {
+            detail::put32(buf_.get() + (at - flushed_), v);
+            return true;
+        }
+        if (in_buffer_only || at + 4 > flushed_) return false;
+        std::uint8_t b[4];
+        detail::put32(b, v);
+        tap_whole_ = false;  // the bytes the tap saw there are no longer the file's
+        if (::pwrite(fd_.get(), b, 4, static_cast<off_t>(at)) != 4) throw system_failure(path_);
+        return true;
     }
 
     void publish() {
@@ -559,6 +618,8 @@ private:
     std::uint32_t pcap_max_caplen_ = 0;
     std::uint32_t patched_snaplen_ = 0;
     std::uint64_t packets_ = 0;
+    write_tap* tap_ = nullptr;  // sees every byte sent (tap()); borrowed
+    bool tap_whole_ = false;    // tap_ saw the file's bytes, all of them, as they are
 };
 
 }  // namespace capture

@@ -138,11 +138,24 @@ inline bool temporary_abandoned(std::string_view name) {
     return ::kill(owner->pid, 0) != 0 && errno == ESRCH;  // no start time to compare (no /proc)
 }
 
+/// How write_file_atomically() gets its file to disk before the rename.
+enum class file_sync {
+    wait,   ///< fsync(2): on disk when it returns (a few ms, more on a busy disk)
+    /// The writeback started (sync_file_range(2), on Linux) and not waited
+    /// for: a filesystem that writes data before the metadata that names
+    /// it (ext4's default data=ordered) never shows the new name on a
+    /// file it lost, and the caller does not wait for the disk. For a file
+    /// worth no more than another that is not synced either (a capture's
+    /// manifest: the capture itself is not).
+    start,
+};
+
 /// Writes content to path atomically: a hidden temporary file in the same
 /// directory, created with O_EXCL|O_NOFOLLOW (never through a planted
-/// link) with mode (less the umask), flushed to disk, then renamed over
-/// path. Throws error("PATH: why").
-inline void write_file_atomically(const std::string& path, std::string_view content, mode_t mode = 0666) {
+/// link) with mode (less the umask), flushed to disk (or its writeback
+/// started, as sync says), then renamed over path. Throws error("PATH: why").
+inline void write_file_atomically(const std::string& path, std::string_view content, mode_t mode = 0666,
+                                  file_sync sync = file_sync::wait) {
     std::string temp;
     unique_fd fd;
     for (int attempt = 0; !fd; ++attempt) {
@@ -162,7 +175,15 @@ inline void write_file_atomically(const std::string& path, std::string_view cont
         if (n < 0) throw fail(errno);
         done += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd.get()) != 0) throw fail(errno);
+    if (sync == file_sync::wait) {
+        if (::fsync(fd.get()) != 0) throw fail(errno);
+    } else {
+#if defined(__linux__)
+        // A hint: where it is not supported (a filesystem without it), the
+        // data goes with the system's next writeback all the same.
+        ::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+    }
     if (::close(fd.release()) != 0) throw fail(errno);
     if (::rename(temp.c_str(), path.c_str()) != 0) throw fail(errno);
 }

@@ -1,4 +1,5 @@
-// Message digests through OpenSSL's EVP interface, for cap-hash.
+// Message digests through OpenSSL's EVP interface, for cap-hash and the
+// provenance manifest.
 //
 // Any digest OpenSSL knows can be named (sha256, sha1, sha512, md5,
 // sha3-256, blake2b512 ...). A digest has three spellings here: the name
@@ -10,11 +11,16 @@
 // a buffer that stays in cache measured as fast as mmap here (see
 // bench/bench_hash.sh), while a mapping of a file that someone truncates
 // under us would kill the process with SIGBUS.
+//
+// A file being written can be hashed as it is written instead: a
+// digest_tap on its writer (write_tap.hpp) sees the bytes once, in order,
+// on the writer's thread, and nobody reads the file back.
 #pragma once
 
 #include "capture/sys/ascii.hpp"
 #include "capture/sys/error.hpp"
 #include "capture/sys/fd.hpp"
+#include "capture/sys/write_tap.hpp"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -28,9 +34,11 @@
 #include <cctype>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace capture {
@@ -255,6 +263,99 @@ inline std::string hex_digest_of_file(const std::string& path, const EVP_MD* md)
     file_hasher hasher;
     return hasher.hex_digest_of_file(path, md);
 }
+
+/// A digest made piece by piece: update() with the bytes in order, then
+/// hex(). Owns its EVP context. Move-only.
+class stream_digest {
+public:
+    /// Starts a digest with md (valid as long as this object). Throws
+    /// error with OpenSSL's words.
+    explicit stream_digest(const EVP_MD* md) : ctx_(make_md_ctx()) {
+        if (EVP_DigestInit_ex(ctx_.get(), md, nullptr) != 1) throw error("digest: " + openssl_error_text());
+    }
+
+    /// Adds n bytes at p. Throws error with OpenSSL's words; after hex(),
+    /// error too.
+    void update(const void* p, std::size_t n) {
+        if (!hex_.empty()) throw error("digest: already finished");
+        if (n != 0 && EVP_DigestUpdate(ctx_.get(), p, n) != 1) throw error("digest: " + openssl_error_text());
+        bytes_ += n;
+    }
+
+    /// The hex digest of everything added (finished at the first call;
+    /// nothing may be added after). Throws error with OpenSSL's words.
+    const std::string& hex() {
+        if (hex_.empty()) {
+            unsigned char out[EVP_MAX_MD_SIZE];
+            unsigned int n = 0;
+            if (EVP_DigestFinal_ex(ctx_.get(), out, &n) != 1) throw error("digest: " + openssl_error_text());
+            hex_ = to_hex(out, n);
+        }
+        return hex_;
+    }
+
+    /// Bytes added so far. Throws nothing.
+    std::uint64_t bytes() const noexcept { return bytes_; }
+
+private:
+    md_ctx_ptr ctx_;
+    std::uint64_t bytes_ = 0;
+    std::string hex_;
+};
+
+/// A tap (write_tap.hpp) that digests what a writer writes: the digest of
+/// the file, without reading it back, when the writer says the tap saw
+/// the whole of it (capture_writer::tap_saw_whole_file()). The algorithm
+/// is fetched and the context made on the first bytes seen, on the
+/// writer's thread: a tool that starts with one pays neither on its own
+/// thread. One writer per tap.
+class digest_tap final : public write_tap {
+public:
+    /// A tap for the digest named name ("sha256", as digest_algorithm
+    /// takes it). Throws nothing but std::bad_alloc: a name that is no
+    /// digest is said by hex().
+    explicit digest_tap(std::string name = "sha256") : name_(std::move(name)) {}
+
+    void saw(const std::uint8_t* p, std::size_t n) noexcept override {
+        if (!failure_.empty()) return;
+        try {
+            start();
+            digest_->update(p, n);
+        } catch (const std::exception& e) {
+            failure_ = e.what();
+        } catch (...) {
+            failure_ = "digest: failed";
+        }
+    }
+
+    /// The hex digest of every byte seen (of none, when none was). Call
+    /// once the writer is done (committed or destroyed): its thread no
+    /// longer writes then. Throws error (the digest could not be made:
+    /// its name is unknown, OpenSSL failed) or usage_error (its name).
+    const std::string& hex() {
+        if (!failure_.empty()) throw error(failure_);
+        start();
+        return digest_->hex();
+    }
+
+    /// Bytes seen so far (as hex(): once the writer is done). Throws nothing.
+    std::uint64_t bytes() const noexcept { return digest_ ? digest_->bytes() : 0; }
+
+    /// The digest's name, as given. Throws nothing.
+    const std::string& name() const noexcept { return name_; }
+
+private:
+    void start() {
+        if (digest_) return;
+        algorithm_ = std::make_unique<digest_algorithm>(name_);
+        digest_ = std::make_unique<stream_digest>(algorithm_->md());
+    }
+
+    std::string name_;
+    std::unique_ptr<digest_algorithm> algorithm_;
+    std::unique_ptr<stream_digest> digest_;  // made by the first bytes seen, or by hex()
+    std::string failure_;                     // why the digest could not be made
+};
 
 /// True when two hex digests are the same, ignoring case.
 inline bool hex_equal(std::string_view a, std::string_view b) {

@@ -175,7 +175,12 @@ public:
         fd_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
         if (fd_)
             for (const auto& d : dirs)
-                ::inotify_add_watch(fd_.get(), d.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY);
+                // Not IN_MODIFY: a write never closes a file, and a daemon
+                // writing 1 Gbit/s would wake us for a rescan at every one.
+                // A file closes when a newer one appears (IN_CREATE,
+                // IN_MOVED_TO) or its writer lets go of it (IN_CLOSE_WRITE);
+                // one that settles is met by the timed rescan.
+                ::inotify_add_watch(fd_.get(), d.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
 #else
         (void)dirs;
 #endif

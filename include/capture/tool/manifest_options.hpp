@@ -8,6 +8,7 @@
 #include "capture/engine/pull_plan.hpp"
 #include "capture/text/record.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,15 +34,17 @@ inline bool manifest_wanted(const cli::context& ctx, bool default_on, bool to_st
     return asked || (default_on && !to_stdout && !ctx.vm.count("no-manifest"));
 }
 
-/// Writes the manifest of output_path beside it; a failure is said on
-/// stderr and returns false (the output itself is good).
+/// Writes the manifest of output_path beside it (with the output's digest
+/// known, when its writer's tap made it: known_digest_of()); a failure is
+/// said on stderr and returns false (the output itself is good).
 inline bool publish_manifest(const cli::context& ctx, manifest_request req, const std::string& output_path,
-                             const std::vector<std::string>& sources) {
+                             const std::vector<std::string>& sources, const std::optional<known_digest>& known = {}) {
     req.tool = ctx.tool;
     req.command_line = ctx.command_line;
     try {
-        write_manifest(make_manifest(req, output_path, sources, ctx.vm.count("hash-sources") > 0), output_path,
-                       ctx.config.file_mode);
+        write_manifest(make_manifest(req, output_path, sources, ctx.vm.count("hash-sources") > 0,
+                                     known ? &*known : nullptr),
+                       output_path, ctx.config.file_mode);
         return true;
     } catch (const std::exception& e) {
         ctx.warn(std::string("manifest: ") + e.what());
@@ -52,7 +55,8 @@ inline bool publish_manifest(const cli::context& ctx, manifest_request req, cons
 /// The manifest of a pull whose record is rec, from plan's files. Returns
 /// false when it could not be written (said on stderr).
 inline bool publish_pull_manifest(const cli::context& ctx, const record& rec, const pull_request& req,
-                                  const pull_plan& plan, const std::string& output_path) {
+                                  const pull_plan& plan, const std::string& output_path,
+                                  const std::optional<known_digest>& known = {}) {
     manifest_request m;
     m.analyst = rec.get("analyst");
     m.description = rec.get("desc");
@@ -63,7 +67,7 @@ inline bool publish_pull_manifest(const cli::context& ctx, const record& rec, co
     m.archives = req.archives;
     std::vector<std::string> sources;
     for (const auto& f : plan.files) sources.push_back(f.file.path);
-    return publish_manifest(ctx, m, output_path, sources);
+    return publish_manifest(ctx, m, output_path, sources, known);
 }
 
 }  // namespace capture

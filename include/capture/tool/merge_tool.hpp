@@ -157,6 +157,7 @@ inline int run_merge(cli::context& ctx) {
     const mode_t file_mode = ctx.config.file_mode;
     umask_for(file_mode);
     std::string out_path;
+    digest_tap output_tap;  // the output's digest for the manifest, made as it is written; outlives out
     capture_writer out = [&] {
         if (to_stdout) {
             const char* tmp = std::getenv("TMPDIR");
@@ -187,6 +188,9 @@ inline int run_merge(cli::context& ctx) {
         return capture_writer::to_file(out_path, options);
     }();
     if (!out.temp_path().empty()) set_file_mode(out.temp_path(), file_mode);
+    // Only the output's own writer is tapped: a tree merge's part files
+    // are other writers, and the last pass writes the output front to back.
+    if (manifest) out.tap(&output_tap);
 
     merge_result result;
     std::string failure;
@@ -246,7 +250,7 @@ inline int run_merge(cli::context& ctx) {
         if (!failure.empty()) m.state = "failed";
         std::vector<std::string> sources;
         for (const auto& in : plan.inputs) sources.push_back(in.path);
-        failed = !publish_manifest(ctx, m, out.path(), sources) || failed;
+        failed = !publish_manifest(ctx, m, out.path(), sources, known_digest_of(out, output_tap)) || failed;
     }
     if (!to_stdout) {
         if (ctx.output == output_mode::human) {

@@ -216,6 +216,47 @@ TEST_CASE("index: candidate blocks hold every packet the program takes") {
     CHECK(r.postings(*undecoded).size() < r.block_count() / 4);
 }
 
+TEST_CASE("index: a host table that grows loses no block") {
+    // Every packet a new source, one destination throughout, each record a
+    // block of its own: the builder's cached posting of the destination
+    // must not outlive the table's growth (it once did, and its notes went
+    // to freed memory, and the blocks were lost).
+    temp_dir d;
+    std::string path = d.path + "/grow.pcap";
+    {
+        std::ofstream out(path, std::ios::binary);
+        test_support::write_pcap_header(out);
+        auto put32 = [&](std::uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
+        for (std::uint32_t i = 0; i < 3000; ++i) {
+            bytes f = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+            if (i % 2 == 0) {
+                put16(f, 0x0800);
+                bytes ip = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 1, static_cast<std::uint8_t>(i >> 8),
+                            static_cast<std::uint8_t>(i), 10, 0, 0, 1, 0, 1, 0, 2, 0, 8, 0, 0};
+                f.insert(f.end(), ip.begin(), ip.end());
+            } else {
+                put16(f, 0x86dd);
+                bytes ip = {0x60, 0, 0, 0, 0, 8, 17, 64, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                            static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i),
+                            0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 2, 0, 8, 0, 0};
+                f.insert(f.end(), ip.begin(), ip.end());
+            }
+            put32(1700000000 + i);
+            put32(0);
+            put32(static_cast<std::uint32_t>(f.size()));
+            put32(static_cast<std::uint32_t>(f.size()));
+            out.write(reinterpret_cast<const char*>(f.data()), static_cast<std::streamsize>(f.size()));
+        }
+    }
+    index_content c = build_index(path, 1);
+    REQUIRE(c.blocks.size() == 3000);
+    for (const auto& e : {"host 10.0.0.1", "host 2001:db8::1", "dst host 10.0.0.1 and udp"}) check_superset(path, c, e);
+    index_reader r = index_reader::from_bytes(encode_index(c));
+    auto dst = r.find(make_host_key(std::array<std::uint8_t, 4>{10, 0, 0, 1}.data(), false));
+    REQUIRE(dst);
+    CHECK(dst->count == 1500);
+}
+
 TEST_CASE("index: the corpus's classic pcap files agree with libpcap") {
     namespace fs = boost::filesystem;
     const std::string dir = std::string(CAPTURE_CORPUS_DIR) + "/tcpdump";

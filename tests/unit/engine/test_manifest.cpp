@@ -85,3 +85,53 @@ TEST_CASE("a file that is not a manifest is refused with its name") {
     CHECK_FALSE(capture::is_manifest_path(".manifest.json"));
     CHECK_FALSE(capture::is_manifest_path("a.json"));
 }
+
+TEST_CASE("the output's digest made while it was written is taken, when it can be") {
+    temp_dir d;
+    std::string out = d.file("out.pcap", "abc");
+    const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    // Taken as given when the file is as long as the tap saw: it is not read
+    // (a digest that is not the file's shows it).
+    capture::known_digest known{std::string(64, 'f'), 3};
+    CHECK(capture::make_manifest(request(), out, {}, false, &known)["output"]["sha256"] == known.sha256);
+    // A file of another length than the tap saw is read.
+    known.bytes = 4;
+    CHECK(capture::make_manifest(request(), out, {}, false, &known)["output"]["sha256"] == abc);
+    capture::known_digest empty;
+    CHECK(capture::make_manifest(request(), out, {}, false, &empty)["output"]["sha256"] == abc);
+}
+
+TEST_CASE("known_digest_of: the writer's tap, when it saw the whole file") {
+    temp_dir d;
+    const std::string path = d.path + "/w.pcap";
+    capture::digest_tap tap;
+    capture::writer_options small;
+    small.buffer_size = 65536;
+    capture::capture_writer w = capture::capture_writer::to_file(path, small);
+    w.tap(&tap);
+    std::uint32_t i = w.add_interface(1, 100);
+    const std::vector<std::uint8_t> data(200, 7);
+    w.write(capture::timestamp{1, 0}, data.data(), 50, 50, i);
+    SECTION("seen whole") {
+        w.commit();
+        auto k = capture::known_digest_of(w, tap);
+        REQUIRE(k);
+        CHECK(k->bytes == w.bytes());
+        CHECK(capture::make_manifest(request(), path, {}, false, &*k)["output"]["sha256"] ==
+              capture::hex_digest(test_support::slurp(path), capture::digest_algorithm("sha256").md()));
+    }
+    SECTION("its header patched after: nothing known, the manifest reads the file") {
+        for (std::int64_t n = 0; n < 2000; ++n) w.write(capture::timestamp{2 + n, 0}, data.data(), 50, 50, i);
+        w.write(capture::timestamp{3000, 0}, data.data(), 200, 200, i);  // beyond the snaplen: the header, gone, is raised
+        w.commit();
+        CHECK_FALSE(capture::known_digest_of(w, tap));
+    }
+    SECTION("another digest than the manifest's") {
+        capture::digest_tap md5("md5");
+        capture::capture_writer v = capture::capture_writer::to_file(d.path + "/v.pcap");
+        v.tap(&md5);
+        v.add_interface(1, 100);
+        v.commit();
+        CHECK_FALSE(capture::known_digest_of(v, md5));
+    }
+}

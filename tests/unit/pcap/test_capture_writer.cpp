@@ -3,8 +3,10 @@
 // committed; flush() leaves a valid file; snapshot lengths follow what was
 // written; records larger than the buffer; what reached the file is kept,
 // whole records only, when a write fails; a write-behind thread changes
-// none of it.
+// none of it; a tap sees exactly the file's bytes, or the writer says it
+// did not.
 #include "capture/pcap/capture_writer.hpp"
+#include "capture/sys/digest.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -403,9 +405,11 @@ TEST_CASE("a write-behind thread writes the same bytes as the caller's thread", 
     const output_format format = GENERATE(output_format::pcap, output_format::pcapng);
     temp_dir dir;
     auto data = payload(150000, 21);
-    auto write_all = [&](bool behind) {
-        const std::string path = dir.path + (behind ? "/behind" : "/inline");
-        capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
+    auto write_all = [&](bool behind, std::uint64_t after) {
+        const std::string path = dir.path + (behind ? "/behind" + std::to_string(after) : "/inline");
+        writer_options o = small_buffer(format, behind);
+        o.write_behind_after = after;  // the thread started part way
+        capture_writer w = capture_writer::to_file(path, o);
         std::uint32_t i = w.add_interface(1, 65535);
         std::uint32_t seed = 7;
         for (std::uint32_t n = 0; n < 3000; ++n) {
@@ -422,10 +426,11 @@ TEST_CASE("a write-behind thread writes the same bytes as the caller's thread", 
         w.commit();
         return path;
     };
-    const std::string inline_path = write_all(false), behind_path = write_all(true);
+    const std::string inline_path = write_all(false, 0), behind_path = write_all(true, 0);
     const std::string inline_bytes = test_support::slurp(inline_path), behind_bytes = test_support::slurp(behind_path);
     CHECK(inline_bytes.size() > 2000000);
     CHECK(inline_bytes == behind_bytes);
+    CHECK(test_support::slurp(write_all(true, 500000)) == inline_bytes);
     CHECK(read_all(behind_path).size() == 3000 - 5 - 6);  // 5 small and 6 large taken back
 }
 
@@ -465,4 +470,175 @@ TEST_CASE("add_named_interface: an interface of its own, named, even for the sam
     capture_writer w = capture_writer::to_file(dir.path + "/named.pcap");
     CHECK(w.add_named_interface(1, 65535, "a") == 0);
     CHECK(w.add_named_interface(1, 65535, "b") == 0);
+}
+
+namespace {
+
+// The SHA-256 of the file at path, read back.
+std::string sha256_of(const std::string& path) {
+    static const digest_algorithm sha256("sha256");
+    return hex_digest_of_file(path, sha256.md());
+}
+
+std::uint64_t size_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+TEST_CASE("a tap's digest is the digest of the file on disk", "[writer][tap]") {
+    // Small packets through the buffer, packets larger than it straight to
+    // the file, a flush part way, packets taken back from the buffer; on
+    // the caller's thread and on a write-behind thread.
+    const output_format format = GENERATE(output_format::pcap, output_format::pcapng);
+    const bool behind = GENERATE(false, true);
+    const bool nanoseconds = GENERATE(false, true);
+    const std::uint64_t after = GENERATE(0, 400000);  // with a thread: from the start, or started part way
+    temp_dir dir;
+    const std::string path = dir.path + "/tapped";
+    auto data = payload(150000, 31);
+    digest_tap tap;
+    writer_options o = small_buffer(format, behind);
+    o.nanoseconds = nanoseconds;
+    o.write_behind_after = after;
+    capture_writer w = capture_writer::to_file(path, o);
+    w.tap(&tap);
+    std::uint32_t i = w.add_interface(1, 262144);
+    std::uint32_t seed = 3;
+    for (std::uint32_t n = 0; n < 2000; ++n) {
+        seed = seed * 1103515245u + 12345u;
+        std::uint32_t caplen = (seed >> 8) % 1600;
+        if (n % 400 == 200) caplen = 100000 + n;  // larger than the buffer
+        w.write(timestamp{n, n}, data.data(), caplen, caplen, i);
+        if (n % 300 == 7) w.retract_last(caplen);  // still in the buffer
+        if (n == 1000) w.flush();
+    }
+    if (format == output_format::pcapng) w.add_interface(101, 0);  // a block after packets
+    w.commit();
+    REQUIRE(w.tap_saw_whole_file());
+    CHECK(tap.bytes() == size_of(path));
+    CHECK(tap.bytes() == w.bytes());
+    CHECK(tap.hex() == sha256_of(path));
+}
+
+TEST_CASE("a tap on a writer that wrote nothing but its header", "[writer][tap]") {
+    const output_format format = GENERATE(output_format::pcap, output_format::pcapng);
+    temp_dir dir;
+    const std::string path = dir.path + "/empty";
+    digest_tap tap;
+    capture_writer w = capture_writer::to_file(path, small_buffer(format, true));
+    w.tap(&tap);
+    w.add_interface(1, 65535);
+    w.commit();
+    REQUIRE(w.tap_saw_whole_file());
+    CHECK(tap.bytes() == size_of(path));
+    CHECK(tap.hex() == sha256_of(path));
+}
+
+TEST_CASE("a snapshot length raised while its header is still in the buffer: the tap sees it raised", "[writer][tap]") {
+    const output_format format = GENERATE(output_format::pcap, output_format::pcapng);
+    const bool behind = GENERATE(false, true);
+    temp_dir dir;
+    const std::string path = dir.path + "/raised";
+    auto data = payload(3000, 61);
+    digest_tap tap;
+    capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
+    w.tap(&tap);
+    std::uint32_t i = w.add_interface(1, 1500);
+    w.write(timestamp{1, 0}, data.data(), 3000, 3000, i);
+    w.commit();
+    const std::uint32_t snaplen = format == output_format::pcap ? u32_at(path, 16) : capture_reader(path).interfaces().at(0).snaplen;
+    CHECK(snaplen == 3000);
+    REQUIRE(w.tap_saw_whole_file());
+    CHECK(tap.hex() == sha256_of(path));
+}
+
+TEST_CASE("a writer says when its tap did not see the file as it is", "[writer][tap]") {
+    // Each of these changes bytes the tap saw, or it missed some: whoever
+    // wanted the digest must then read the file.
+    const output_format format = GENERATE(output_format::pcap, output_format::pcapng);
+    const bool behind = GENERATE(false, true);
+    temp_dir dir;
+    auto data = payload(100000, 41);
+    auto check_fallback = [&](capture_writer& w, digest_tap& tap, const std::string& path) {
+        CHECK_FALSE(w.tap_saw_whole_file());
+        // Not only said: the tap's digest is indeed not the file's.
+        CHECK(tap.hex() != sha256_of(path));
+    };
+    SECTION("a snapshot length raised in the header after it was written") {
+        const std::string path = dir.path + "/raised";
+        digest_tap tap;
+        capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
+        w.tap(&tap);
+        std::uint32_t i = w.add_interface(1, 1500);
+        for (std::uint32_t n = 0; n < 80; ++n) w.write(timestamp{n, 0}, data.data(), 1000, 1000, i);  // the header goes
+        w.write(timestamp{80, 0}, data.data(), 3000, 3000, i);  // more than the snaplen said
+        w.commit();
+        check_fallback(w, tap, path);
+    }
+    SECTION("a packet larger than the buffer taken back after it reached the file") {
+        const std::string path = dir.path + "/retracted";
+        digest_tap tap;
+        capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
+        w.tap(&tap);
+        std::uint32_t i = w.add_interface(1, 262144);
+        w.write(timestamp{1, 0}, data.data(), 100, 100, i);
+        w.write(timestamp{2, 0}, data.data(), 90000, 90000, i);
+        w.retract_last(90000);
+        w.commit();
+        check_fallback(w, tap, path);
+    }
+    SECTION("a failed write whose file is kept, cut after its last whole record") {
+        const std::string path = dir.path + "/kept";
+        digest_tap tap;
+        capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
+        w.tap(&tap);
+        std::uint32_t i = w.add_interface(1, 262144);
+        {
+            test_support::file_size_limit full(150001);
+            CHECK_THROWS_AS(
+                [&] {
+                    for (std::uint32_t n = 0; n < 1000; ++n) w.write(timestamp{n, 0}, data.data(), 1000, 1000, i);
+                    w.flush();
+                }(),
+                error);
+        }
+        CHECK(w.keep_written() > 0);
+        CHECK_FALSE(w.tap_saw_whole_file());
+    }
+    SECTION("a tap set after the writer wrote") {
+        const std::string path = dir.path + "/late";
+        digest_tap tap;
+        capture_writer w = capture_writer::to_file(path, small_buffer(format, behind));
+        std::uint32_t i = w.add_interface(1, 262144);
+        w.write(timestamp{1, 0}, data.data(), 70000, 70000, i);  // straight to the file
+        w.tap(&tap);
+        w.write(timestamp{2, 0}, data.data(), 100, 100, i);
+        w.commit();
+        check_fallback(w, tap, path);
+    }
+    SECTION("no tap at all") {
+        capture_writer w = capture_writer::to_file(dir.path + "/untapped", small_buffer(format, behind));
+        w.add_interface(1, 262144);
+        w.commit();
+        CHECK_FALSE(w.tap_saw_whole_file());
+    }
+}
+
+TEST_CASE("a writer moved keeps its tap", "[writer][tap]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/moved.pcap";
+    auto data = payload(5000, 51);
+    digest_tap tap;
+    capture_writer first = capture_writer::to_file(path, small_buffer(output_format::pcap, true));
+    first.tap(&tap);
+    std::uint32_t i = first.add_interface(1, 65535);
+    for (std::uint32_t n = 0; n < 100; ++n) first.write(timestamp{n, 0}, data.data(), 5000, 5000, i);
+    capture_writer w = std::move(first);
+    for (std::uint32_t n = 100; n < 200; ++n) w.write(timestamp{n, 0}, data.data(), 5000, 5000, i);
+    w.commit();
+    REQUIRE(w.tap_saw_whole_file());
+    CHECK(tap.hex() == sha256_of(path));
 }

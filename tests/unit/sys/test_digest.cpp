@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -139,4 +140,39 @@ TEST_CASE("the owners are move-only", "[digest]") {
     CHECK(hex_digest("abc", b.md()) == "a9993e364706816aba3e25717850c26c9cd0d89d");
     md_ctx_ptr ctx = make_md_ctx();
     CHECK(ctx != nullptr);
+}
+
+TEST_CASE("a digest made piece by piece is the digest of the whole", "[digest]") {
+    digest_algorithm sha256("sha256");
+    std::string whole;
+    for (int i = 0; i < 100000; ++i) whole += static_cast<char>(i * 31);
+    stream_digest d(sha256.md());
+    for (std::size_t at = 0, step = 1; at < whole.size(); at += step, step = step * 3 % 70001 + 1)
+        d.update(whole.data() + at, std::min(step, whole.size() - at));
+    d.update(nullptr, 0);  // nothing, from nowhere: allowed
+    CHECK(d.bytes() == whole.size());
+    CHECK(d.hex() == hex_digest(whole, sha256.md()));
+    CHECK(d.hex() == hex_digest(whole, sha256.md()));  // asked again: the same
+    CHECK_THROWS_WITH(d.update("x", 1), Catch::Contains("already finished"));
+    STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<stream_digest>);
+}
+
+TEST_CASE("a digest tap digests what it saw; an unknown digest is said when asked", "[digest]") {
+    digest_tap tap;
+    write_tap& as_tap = tap;
+    const std::uint8_t a[] = {'a'}, bc[] = {'b', 'c'};
+    as_tap.saw(a, 1);
+    as_tap.saw(bc, 2);
+    CHECK(tap.bytes() == 3);
+    CHECK(tap.hex() == known_answers[0].abc);
+    digest_tap none;
+    CHECK(none.hex() == known_answers[0].empty);
+    CHECK(none.bytes() == 0);
+    digest_tap md5("md5");
+    md5.saw(a, 1);
+    md5.saw(bc, 2);
+    CHECK(md5.hex() == known_answers[2].abc);
+    digest_tap bogus("no-such-digest");
+    bogus.saw(a, 1);  // throws nothing
+    CHECK_THROWS_WITH(bogus.hex(), Catch::Contains("no-such-digest"));
 }
