@@ -133,6 +133,27 @@ _capture_dir() {
     if ((EUID == 0)); then REPLY=/var/lib/capture; else REPLY=${HOME:-.}/captures; fi
 }
 
+# The sensors a fleet pull may name (cap-pull --sensor): @all, @GROUP for
+# each sensor-group of the configuration file, its sensors, and the hosts
+# of ~/.ssh/config and known_hosts as bash-completion knows them.
+_capture_sensors() {
+    local conf line names=$'@all\n'
+    _capture_line_value --config && conf=$REPLY || conf=${CAPTURE_CONF:-/etc/capture.conf}
+    if [[ -r $conf ]]; then
+        local re_group='^[[:space:]]*sensor-group[[:space:]]*=[[:space:]]*([^:[:space:]]+)[[:space:]]*:(.*)'
+        local re_list='^[[:space:]]*sensors[[:space:]]*=(.*)'
+        while IFS= read -r line; do
+            if [[ $line =~ $re_group ]]; then
+                names+="@${BASH_REMATCH[1]}"$'\n'$(tr ', ' '\n\n' <<<"${BASH_REMATCH[2]}")$'\n'
+            elif [[ $line =~ $re_list ]]; then
+                names+=$(tr ', ' '\n\n' <<<"${BASH_REMATCH[1]}")$'\n'
+            fi
+        done <"$conf"
+    fi
+    _capture_add "$(sort -u <<<"$names")"
+    if declare -F _known_hosts_real >/dev/null; then _known_hosts_real -- "$cur"; fi
+}
+
 # The analysts who have captures: the part of each capture file's name
 # before its first '_' ("grant_traffic.to..._1234902022_.pcap" is grant's).
 _capture_analysts() {
@@ -221,6 +242,7 @@ _capture_value() {
         if [[ ${words[0]##*/} == cap-stop ]]; then _capture_running_analysts; else _capture_analysts; fi ;;
     --jobs | -j) ;;
     --format | -F) _capture_add $'pcap\npcapng' ;;
+    --sensor) _capture_sensors ;;
     *)
         case $1 in
         FILE | OUT | PATH | CONF*) _capture_files any ;;

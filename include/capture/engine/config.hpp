@@ -69,6 +69,11 @@ struct settings {
     std::vector<std::string> allow_dir;        ///< elevated, members may name any directory with --dir/CAPTURE_DIR
     std::vector<std::string> allow_no_syslog;  ///< elevated, members may use --no-syslog and CAPTURE_SYSLOG*
     std::string alert_margin = "5m";   ///< cap-pull --from-alert: time before and after each alert's flow
+    std::vector<std::string> sensors;  ///< cap-pull --sensor @all: the fleet
+    std::vector<std::pair<std::string, std::vector<std::string>>> sensor_groups;  ///< cap-pull --sensor @NAME
+    std::string ssh_command = "ssh";   ///< the ssh client of fleet pulls, with options of its own
+    std::string sensor_command = "cap-pull";  ///< what a fleet pull runs on each sensor (shell text)
+    std::string sensor_timeout = "10m";  ///< a sensor silent this long while the merge waits for it is given up
 };
 
 /// The keys only the admin's files (/etc/capture.conf, /etc/capture.d)
@@ -77,7 +82,9 @@ struct settings {
 inline const std::vector<std::string>& admin_only_keys() {
     static const std::vector<std::string> keys{
         "user", "group", "file-mode", "syslog", "syslog-socket", "max-duration", "max-size",
-        "capture-dir", "admin-group", "allow-config", "allow-dir", "allow-no-syslog"};
+        "capture-dir", "admin-group", "allow-config", "allow-dir", "allow-no-syslog",
+        // The commands a fleet pull runs: under sudo, as root.
+        "ssh-command", "sensor-command"};
     return keys;
 }
 
@@ -198,7 +205,12 @@ inline boost::program_options::options_description config_file_keys() {
         ("allow-config", po::value<std::string>(), "groups whose members may name a configuration file under sudo")
         ("allow-dir", po::value<std::string>(), "groups whose members may name any directory under sudo")
         ("allow-no-syslog", po::value<std::string>(), "groups whose members may turn the audit trail off under sudo")
-        ("alert-margin", po::value<std::string>(), "time cap-pull --from-alert takes before and after each alert's flow");
+        ("alert-margin", po::value<std::string>(), "time cap-pull --from-alert takes before and after each alert's flow")
+        ("sensors", po::value<std::vector<std::string>>()->composing(), "sensors of cap-pull --sensor @all (blank-separated, repeatable)")
+        ("sensor-group", po::value<std::vector<std::string>>()->composing(), "NAME: SENSOR... a group for cap-pull --sensor @NAME (repeatable)")
+        ("ssh-command", po::value<std::string>(), "the ssh client a fleet pull runs, with its options")
+        ("sensor-command", po::value<std::string>(), "what a fleet pull runs on each sensor (shell text)")
+        ("sensor-timeout", po::value<std::string>(), "a sensor silent this long while a fleet pull waits for it is given up");
     return keys;
 }
 
@@ -392,6 +404,26 @@ inline void parse_config_text(const std::string& text, const std::string& name, 
         if (comma != std::string::npos) parse_duration(std::string_view(v).substr(comma + 1), "alert-margin");
         s.alert_margin = v;
     });
+    if (vm.count("sensors")) {
+        s.sensors.clear();
+        for (const auto& value : vm["sensors"].as<std::vector<std::string>>())
+            for (const auto& name : parse_group_list(value)) s.sensors.push_back(name);
+    }
+    if (vm.count("sensor-group")) {
+        s.sensor_groups.clear();
+        for (const auto& value : vm["sensor-group"].as<std::vector<std::string>>())
+            checked_value("sensor-group", value, [&](const std::string& v) {
+                auto colon = v.find(':');
+                std::vector<std::string> name = parse_group_list(v.substr(0, colon == std::string::npos ? 0 : colon));
+                if (colon == std::string::npos || name.size() != 1)
+                    throw usage_error("sensor-group: '" + v + "' is not 'NAME: SENSOR...'");
+                if (name[0] == "all") throw usage_error("sensor-group: 'all' is the 'sensors' list's name");
+                s.sensor_groups.emplace_back(name[0], parse_group_list(v.substr(colon + 1)));
+            });
+    }
+    if (vm.count("ssh-command")) s.ssh_command = value_of("ssh-command");
+    if (vm.count("sensor-command")) s.sensor_command = value_of("sensor-command");
+    checked("sensor-timeout", [&](const std::string& v) { parse_duration(v, "sensor-timeout"); s.sensor_timeout = v; });
     if (vm.count("link")) {
         s.links.clear();
         for (const auto& value : vm["link"].as<std::vector<std::string>>())

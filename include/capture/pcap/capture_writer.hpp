@@ -177,7 +177,8 @@ public:
             return 0;
         }
         for (std::size_t i = 0; i < ifaces_.size(); ++i)
-            if (ifaces_[i].linktype == linktype && ifaces_[i].snaplen == snaplen) return static_cast<std::uint32_t>(i);
+            if (!ifaces_[i].named && ifaces_[i].linktype == linktype && ifaces_[i].snaplen == snaplen)
+                return static_cast<std::uint32_t>(i);
         // The block: header, link type, reserved, snaplen, [if_tsresol 9], end of options, trailer.
         const std::uint32_t len = options_.nanoseconds ? 32 : 20;
         std::uint8_t b[32] = {};
@@ -194,6 +195,42 @@ public:
         detail::put32(b + len - 4, len);
         ifaces_.push_back(interface_slot{linktype, snaplen, 0, bytes() + 12, snaplen});
         append(b, len);
+        return static_cast<std::uint32_t>(ifaces_.size() - 1);
+    }
+
+    /// Declares an interface of its own named name (pcapng if_name, cut to
+    /// 255 bytes), even when another has the same link type and snapshot
+    /// length: a fleet pull's one interface per sensor, so each packet's
+    /// origin survives. pcap: as add_interface (a pcap file names nothing).
+    /// Throws as add_interface.
+    std::uint32_t add_named_interface(std::uint32_t linktype, std::uint32_t snaplen, const std::string& name) {
+        if (options_.format == output_format::pcap) return add_interface(linktype, snaplen);
+        const std::string n = name.substr(0, 255);
+        const std::uint32_t padded = (static_cast<std::uint32_t>(n.size()) + 3u) & ~3u;
+        // Header, link type, reserved, snaplen, if_name, [if_tsresol 9], end of options, trailer.
+        const std::uint32_t len = 16 + (n.empty() ? 0 : 4 + padded) + (options_.nanoseconds ? 8 : 0) + 8;
+        std::vector<std::uint8_t> b(len, 0);
+        detail::put32(b.data(), 1);
+        detail::put32(b.data() + 4, len);
+        detail::put16(b.data() + 8, static_cast<std::uint16_t>(linktype));
+        detail::put32(b.data() + 12, snaplen);
+        std::size_t at = 16;
+        if (!n.empty()) {
+            detail::put16(b.data() + at, 2);  // if_name
+            detail::put16(b.data() + at + 2, static_cast<std::uint16_t>(n.size()));
+            std::memcpy(b.data() + at + 4, n.data(), n.size());
+            at += 4 + padded;
+        }
+        if (options_.nanoseconds) {
+            detail::put16(b.data() + at, 9);  // if_tsresol
+            detail::put16(b.data() + at + 2, 1);
+            b[at + 4] = 9;  // 10^-9
+            at += 8;
+        }
+        // b[at..at+3]: opt_endofopt
+        detail::put32(b.data() + len - 4, len);
+        ifaces_.push_back(interface_slot{linktype, snaplen, 0, bytes() + 12, snaplen, true});
+        append(b.data(), len);
         return static_cast<std::uint32_t>(ifaces_.size() - 1);
     }
 
@@ -387,6 +424,7 @@ private:
         std::uint32_t max_caplen;
         std::uint64_t snaplen_at;  // file offset of the snaplen field (pcapng)
         std::uint32_t written;     // the snaplen in the file now (pcapng; raised by patch_snaplens)
+        bool named = false;        // add_named_interface's: never matched by add_interface
     };
 
     explicit capture_writer(writer_options options) : options_(options) {

@@ -485,3 +485,26 @@ TEST_CASE("elevated, the caller's own choices are refused, saying what and why")
     CHECK(s.dir == t.path);
     CHECK_FALSE(s.audit.enabled);
 }
+
+TEST_CASE("fleet keys: sensors add up, groups are NAME: SENSOR..., a bad one is named with its line") {
+    capture::settings s;
+    capture::parse_config_text("sensors = a b\nsensors = c,d\nsensor-group = dmz: a, c\nsensor-group = x:\n"
+                               "ssh-command = ssh -F /etc/f\nsensor-command = /usr/bin/cap-pull\nsensor-timeout = 30s\n",
+                               "f.conf", s);
+    CHECK(s.sensors == std::vector<std::string>{"a", "b", "c", "d"});
+    REQUIRE(s.sensor_groups.size() == 2);
+    CHECK(s.sensor_groups[0].first == "dmz");
+    CHECK(s.sensor_groups[0].second == std::vector<std::string>{"a", "c"});
+    CHECK(s.sensor_groups[1].second.empty());
+    CHECK(s.ssh_command == "ssh -F /etc/f");
+    CHECK(s.sensor_command == "/usr/bin/cap-pull");
+    CHECK(s.sensor_timeout == "30s");
+    capture::settings t;
+    CHECK_THROWS_WITH(capture::parse_config_text("dir = /x\nsensor-group = no colon\n", "g.conf", t),
+                      Catch::Contains("g.conf:2: sensor-group: 'no colon' is not 'NAME: SENSOR...'"));
+    CHECK_THROWS_WITH(capture::parse_config_text("sensor-group = all: a\n", "g.conf", t), Catch::Contains("'all'"));
+    CHECK_THROWS_WITH(capture::parse_config_text("sensor-timeout = soon\n", "g.conf", t), Catch::Contains("g.conf:1"));
+    const auto& admin = capture::admin_only_keys();
+    CHECK(std::find(admin.begin(), admin.end(), "ssh-command") != admin.end());
+    CHECK(std::find(admin.begin(), admin.end(), "sensor-command") != admin.end());
+}

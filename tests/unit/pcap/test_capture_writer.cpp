@@ -434,6 +434,44 @@ TEST_CASE("a write-behind thread writes the same bytes as the caller's thread", 
     CHECK(read_all(behind_path).size() == 3000 - 5 - 6);  // 5 small and 6 large taken back
 }
 
+TEST_CASE("add_named_interface: an interface of its own, named, even for the same link type and snaplen") {
+    temp_dir dir;
+    for (bool ns : {false, true}) {
+        writer_options o;
+        o.format = output_format::pcapng;
+        o.nanoseconds = ns;
+        const std::string path = dir.path + "/named" + (ns ? "-ns" : "") + ".pcapng";
+        capture_writer w = capture_writer::to_file(path, o);
+        CHECK(w.add_named_interface(1, 65535, "sensor-1") == 0);
+        CHECK(w.add_named_interface(1, 65535, "s2") == 1);
+        CHECK(w.add_named_interface(1, 65535, "") == 2);
+        CHECK(w.add_interface(1, 65535) == 3);  // a named one is never matched
+        CHECK(w.add_interface(1, 65535) == 3);
+        const std::uint8_t data[70000] = {};
+        w.write(timestamp{1700000000, 123456789}, data, 100, 100, 1);
+        w.write(timestamp{1700000001, 5000}, data, 70000, 70000, 0);  // raises its snaplen
+        w.commit();
+        capture_reader r(path);
+        packet_view p;
+        REQUIRE(r.next(p));
+        CHECK(p.interface == 1);
+        CHECK(p.ts.nsec == (ns ? 123456789u : 123456000u));
+        REQUIRE(r.next(p));
+        CHECK(p.interface == 0);
+        CHECK_FALSE(r.next(p));
+        REQUIRE(r.interfaces().size() == 4);
+        CHECK(r.interfaces()[0].name == "sensor-1");
+        CHECK(r.interfaces()[0].snaplen == 70000);
+        CHECK(r.interfaces()[1].name == "s2");
+        CHECK(r.interfaces()[2].name.empty());
+        CHECK(r.interfaces()[0].ts_digits == (ns ? 9 : 6));
+    }
+    // pcap names nothing: the same interface.
+    capture_writer w = capture_writer::to_file(dir.path + "/named.pcap");
+    CHECK(w.add_named_interface(1, 65535, "a") == 0);
+    CHECK(w.add_named_interface(1, 65535, "b") == 0);
+}
+
 namespace {
 
 // The SHA-256 of the file at path, read back.
