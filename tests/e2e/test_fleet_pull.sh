@@ -107,6 +107,20 @@ file=$(field file "$main")
 check_match "@pair: a pull in the capture directory" "^$WORK/caps/grant_fleet.pair_.*_\.past\.pcap$" "$file"
 ref 'udp port 53' "" 1 2
 if cmp -s "$file" ref.cap; then ok "@pair: cap-merge's bytes"; else fail "@pair: differs from cap-merge's"; fi
+# Its provenance manifest (cap-manifest(5)), on by default in the capture
+# directory: each sensor with what it sent, the output's digest.
+m=$file.manifest.json
+manifest_field() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$m" "$1"; }
+check_eq "@pair: a manifest beside it" yes "$([ -f "$m" ] && echo yes || echo no)"
+check_eq "the manifest names each sensor and how it ended" "s1 done|s2 done" \
+  "$(manifest_field '"|".join(s["name"] + " " + s["state"] for s in m["sensors"])')"
+check_eq "each sensor's packets, as its record says" "$(grep -P '\tsensor=s1\t' <<<"$OUT" | tr '\t' '\n' | sed -n 's/^packets=//p')" \
+  "$(manifest_field 'm["sensors"][0]["packets"]')"
+check_eq "the output's digest is sha256sum's" "$(sha256sum <"$file" | cut -d' ' -f1)" "$(manifest_field 'm["output"]["sha256"]')"
+run_tool cap-hash --check "$m"
+check_eq "cap-hash --check passes on the fleet pull's manifest" "0/" "$RC/$ERR"
+run_tool cap-pull --config fleet.conf --sensor @pair -e 'udp port 53' --hash-sources -w hs.pcap
+check_eq "--hash-sources with --sensor: a usage error (the sources are on the sensors)" 2 "$RC"
 listed=$(cap-ls --config fleet.conf --records --all)
 check_match "cap-ls shows it done, with each sensor's end" $'state=done.*progress=s1 done [0-9.]+ [KM]iB, s2 done' "$listed"
 run_tool cap-pull --config fleet.conf --sensor @nope -e ''

@@ -52,11 +52,19 @@ inline bool is_manifest_path(std::string_view path) {
 }
 
 /// What the manifest says of the request, besides the sources.
+/// One sensor of a fleet pull as its manifest holds it: what it sent and
+/// how it ended (its own files are on it, not here).
+struct manifest_sensor {
+    std::string name, state, reason, first, last;
+    std::uint64_t packets = 0, received = 0;
+};
+
 struct manifest_request {
     std::string tool;                       ///< cap-pull, cap-merge
     std::vector<std::string> command_line;  ///< argv as given
     std::string analyst, description, expression, since, until, state;
     std::vector<std::string> archives;
+    std::vector<manifest_sensor> sensors;   ///< a fleet pull's, in the order named
 };
 
 namespace detail {
@@ -135,6 +143,18 @@ inline nlohmann::ordered_json make_manifest(const manifest_request& req, const s
     }
     if (!req.state.empty()) r["state"] = req.state;
     m["request"] = r;
+    if (!req.sensors.empty()) {
+        nlohmann::ordered_json sensors = nlohmann::ordered_json::array();
+        for (const auto& sensor : req.sensors) {
+            nlohmann::ordered_json j{{"name", sensor.name}, {"state", sensor.state}, {"packets", sensor.packets},
+                                     {"received", sensor.received}};
+            if (!sensor.first.empty()) j["first"] = sensor.first;
+            if (!sensor.last.empty()) j["last"] = sensor.last;
+            if (!sensor.reason.empty()) j["reason"] = sensor.reason;
+            sensors.push_back(j);
+        }
+        m["sensors"] = sensors;
+    }
     // Fetched only when something is to be read: a pull whose tap made the
     // output's digest has no use for it.
     std::unique_ptr<digest_algorithm> sha256;

@@ -20,6 +20,7 @@
 #include "capture/sys/time_arg.hpp"
 #include "capture/sys/time_format.hpp"
 #include "capture/text/naming.hpp"
+#include "capture/tool/manifest_options.hpp"
 #include "capture/tool/pull_progress.hpp"
 #include "capture/tool/pull_tool.hpp"
 
@@ -194,8 +195,9 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
     const std::vector<std::string> sensors = detail::fleet_sensors(ctx);
     ctx.attempt.set("sensors", group_list_text(sensors));
     if (ctx.vm.count("from-alert")) throw usage_error("--sensor and --from-alert: one or the other");
-    for (const char* k : {"index-dir", "manifest"})
-        if (ctx.vm.count(k)) throw usage_error(std::string("--") + k + " is not for a fleet pull (the sensors' own apply)");
+    if (ctx.vm.count("index-dir")) throw usage_error("--index-dir is not for a fleet pull (the sensors' own apply)");
+    if (ctx.vm.count("hash-sources"))
+        throw usage_error("--hash-sources is not for a fleet pull: its sources are on the sensors");
     // The sensors read their own archives: none need exist here.
     std::string expression_given;
     pull_request req;
@@ -219,6 +221,7 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
     if (ctx.vm.count("dry-run")) return detail::run_fleet_dry_run(ctx, sensors, remote_args, fs);
     remote_args.insert(remote_args.end(), {"-w", "-"});
 
+    const bool manifest = manifest_wanted(ctx, !ctx.vm.count("write"), to_stdout);
     const bool pcapng = req.format && *req.format == output_format::pcapng;
     const std::int64_t started = std::time(nullptr);
     pull_stop_requested.store(false);
@@ -291,7 +294,16 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
     writer_options options;
     options.format = pcapng ? output_format::pcapng : output_format::pcap;
     for (const auto* s : fleet.ready()) options.nanoseconds = options.nanoseconds || s->nanoseconds;
+    // With a manifest, the output's SHA-256 is made as it is written, on a
+    // thread beside the merge's where there is a core to spare (as a
+    // local pull's: pull_tool.hpp).
+    if (manifest && available_cores() > 1) {
+        options.write_behind = true;
+        options.write_behind_after = std::uint64_t{8} << 20;
+        options.buffer_size = std::size_t{1} << 20;
+    }
     detail::running_link link;
+    digest_tap output_tap;  // outlives out
     std::optional<capture_writer> out;
     if (to_stdout) {
         out.emplace(capture_writer::to_stdout(options));
@@ -315,6 +327,7 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
         record_path = record_path_for(out_path);
         rec.set("file", out_path);
     }
+    if (manifest) out->tap(&output_tap);
     details.set("file", rec.get("file"));
     rec.set("progress", detail::fleet_progress_text(fleet.sensors()));
     if (!record_path.empty()) write_record_file(record_path, rec, file_mode);
@@ -396,6 +409,21 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
     if (!failure.empty()) details.set("reason", failure);
     ctx.log("pull", outcome.audit, details);
     if (!failure.empty()) throw error(failure);
+    bool manifest_failed = false;
+    if (manifest && outcome.publish) {
+        manifest_request m;
+        m.analyst = rec.get("analyst");
+        m.description = rec.get("desc");
+        m.expression = rec.get("expr");
+        m.since = rec.get("since");
+        m.until = rec.get("until");
+        m.state = rec.get("state");
+        for (const auto* s : fleet.sensors()) {
+            const record r = detail::sensor_record(*s, rec.get("id"), out_path, digits);
+            m.sensors.push_back({s->name, s->state, s->reason, r.get("first"), r.get("last"), s->packets, s->received});
+        }
+        manifest_failed = !publish_manifest(ctx, m, out_path, {}, known_digest_of(*out, output_tap));
+    }
 
     if (!to_stdout) {
         record shown_rec = rec;
@@ -413,7 +441,7 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
                 write_record(*ctx.out, detail::sensor_record(*s, rec.get("id"), out_path, digits), ctx.output);
         }
     }
-    return outcome.exit_code;
+    return outcome.exit_code || manifest_failed ? exit_failure : exit_ok;
 }
 
 }  // namespace capture

@@ -135,3 +135,26 @@ TEST_CASE("known_digest_of: the writer's tap, when it saw the whole file") {
         CHECK_FALSE(capture::known_digest_of(v, md5));
     }
 }
+
+TEST_CASE("a fleet pull's manifest names each sensor, in order, and no local source") {
+    temp_dir d;
+    std::string out = d.file("out.pcap", "abc");
+    auto r = request();
+    r.archives.clear();
+    r.sensors = {{"s1", "done", "", "2023-11-14T22:13:20Z", "2023-11-14T22:14:00Z", 10, 2000},
+                 {"s2", "failed", "ssh: exit status 255", "", "", 0, 0}};
+    auto m = capture::make_manifest(r, out, {}, false);
+    REQUIRE(m["sensors"].size() == 2);
+    CHECK(m["sensors"][0]["name"] == "s1");
+    CHECK(m["sensors"][0]["packets"] == 10);
+    CHECK(m["sensors"][0]["received"] == 2000);
+    CHECK(m["sensors"][0]["first"] == "2023-11-14T22:13:20Z");
+    CHECK_FALSE(m["sensors"][0].contains("reason"));
+    CHECK(m["sensors"][1]["state"] == "failed");
+    CHECK(m["sensors"][1]["reason"] == "ssh: exit status 255");
+    CHECK_FALSE(m["sensors"][1].contains("first"));
+    CHECK(m["sources"].empty());
+    CHECK_FALSE(m["request"].contains("archives"));
+    // A local pull's has none.
+    CHECK_FALSE(capture::make_manifest(request(), out, {}, false).contains("sensors"));
+}
