@@ -305,25 +305,10 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
     detail::running_link link;
     digest_tap output_tap;  // outlives out
     std::optional<capture_writer> out;
-    if (to_stdout) {
-        out.emplace(capture_writer::to_stdout(options));
-    } else if (!out_path.empty()) {
-        out.emplace(capture_writer::to_file(out_path, options));
-        set_file_mode(out->temp_path(), file_mode);
-        struct stat st {};
-        if (::lstat(out_path.c_str(), &st) != 0) link.make(file_name_of(out->temp_path()), out_path);
-    } else {
-        const std::string& dir = ctx.config.dir;
-        for (int n = 1;; ++n) {
-            out_path = dir + "/" + capture_file_name(analyst, numbered_description(description, n), started,
-                                                     capture_kind::pull, pcapng);
-            out.emplace(capture_writer::to_file(out_path, options));
-            set_file_mode(out->temp_path(), file_mode);
-            if (group) set_file_group(out->temp_path(), *group);
-            if (link.make(file_name_of(out->temp_path()), out_path)) break;
-            out->abandon();
-            if (n >= max_name_attempts) throw error(out_path + ": File exists");
-        }
+    const bool into_dir = !to_stdout && out_path.empty();
+    detail::open_pull_output(out, out_path, link, to_stdout, ctx.config.dir, group,
+                             {analyst, description, started, pcapng}, options, file_mode);
+    if (into_dir) {
         record_path = record_path_for(out_path);
         rec.set("file", out_path);
     }
@@ -411,13 +396,7 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
     if (!failure.empty()) throw error(failure);
     bool manifest_failed = false;
     if (manifest && outcome.publish) {
-        manifest_request m;
-        m.analyst = rec.get("analyst");
-        m.description = rec.get("desc");
-        m.expression = rec.get("expr");
-        m.since = rec.get("since");
-        m.until = rec.get("until");
-        m.state = rec.get("state");
+        manifest_request m = pull_manifest_request(rec);
         for (const auto* s : fleet.sensors()) {
             const record r = detail::sensor_record(*s, rec.get("id"), out_path, digits);
             m.sensors.push_back({s->name, s->state, s->reason, r.get("first"), r.get("last"), s->packets, s->received});

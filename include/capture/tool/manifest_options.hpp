@@ -52,11 +52,8 @@ inline bool publish_manifest(const cli::context& ctx, manifest_request req, cons
     }
 }
 
-/// The manifest of a pull whose record is rec, from plan's files. Returns
-/// false when it could not be written (said on stderr).
-inline bool publish_pull_manifest(const cli::context& ctx, const record& rec, const pull_request& req,
-                                  const pull_plan& plan, const std::string& output_path,
-                                  const std::optional<known_digest>& known = {}) {
+/// The request of a pull whose record is rec, as its manifest says it.
+inline manifest_request pull_manifest_request(const record& rec) {
     manifest_request m;
     m.analyst = rec.get("analyst");
     m.description = rec.get("desc");
@@ -64,6 +61,15 @@ inline bool publish_pull_manifest(const cli::context& ctx, const record& rec, co
     m.since = rec.get("since");
     m.until = rec.get("until");
     m.state = rec.get("state");
+    return m;
+}
+
+/// The manifest of a pull whose record is rec, from plan's files. Returns
+/// false when it could not be written (said on stderr).
+inline bool publish_pull_manifest(const cli::context& ctx, const record& rec, const pull_request& req,
+                                  const pull_plan& plan, const std::string& output_path,
+                                  const std::optional<known_digest>& known = {}) {
+    manifest_request m = pull_manifest_request(rec);
     m.archives = req.archives;
     std::vector<std::string> sources;
     for (const auto& f : plan.files) sources.push_back(f.file.path);

@@ -31,6 +31,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,6 +42,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -138,6 +140,44 @@ public:
 private:
     std::string path_;
 };
+
+// The name a pull's output takes in the capture directory.
+struct pull_output_name {
+    std::string analyst, description;
+    std::int64_t started = 0;
+    bool pcapng = false;
+};
+
+// Opens a pull's output in out: on standard output; at out_path when it is
+// given (-w; the link stands there while it runs when nothing else does);
+// else at the first free name of the capture directory dir (its file in
+// group, when given), the link holding the name, and out_path set to it.
+// The file gets file_mode. Throws error.
+inline void open_pull_output(std::optional<capture_writer>& out, std::string& out_path, running_link& link,
+                             bool to_stdout, const std::string& dir, const std::optional<gid_t>& group,
+                             const pull_output_name& name, const writer_options& options, mode_t file_mode) {
+    if (to_stdout) {
+        out.emplace(capture_writer::to_stdout(options));
+        return;
+    }
+    if (!out_path.empty()) {
+        out.emplace(capture_writer::to_file(out_path, options));
+        set_file_mode(out->temp_path(), file_mode);
+        struct stat st {};
+        if (::lstat(out_path.c_str(), &st) != 0) link.make(file_name_of(out->temp_path()), out_path);
+        return;
+    }
+    for (int n = 1;; ++n) {
+        out_path = dir + "/" + capture_file_name(name.analyst, numbered_description(name.description, n), name.started,
+                                                 capture_kind::pull, name.pcapng);
+        out.emplace(capture_writer::to_file(out_path, options));
+        set_file_mode(out->temp_path(), file_mode);
+        if (group) set_file_group(out->temp_path(), *group);
+        if (link.make(file_name_of(out->temp_path()), out_path)) break;
+        out->abandon();
+        if (n >= max_name_attempts) throw error(out_path + ": File exists");
+    }
+}
 
 inline std::string pull_analyst(const cli::context& ctx) {
     if (ctx.vm.count("analyst")) return ctx.vm["analyst"].as<std::string>();
@@ -369,29 +409,14 @@ inline int run_pull_tool(cli::context& ctx) {
     std::string out_path, record_path;
     digest_tap output_tap;  // the output's digest for the manifest, made as it is written; outlives out
     std::optional<capture_writer> out;
-    if (to_stdout) {
-        out.emplace(capture_writer::to_stdout(options));
-    } else if (ctx.vm.count("write")) {
-        out_path = ctx.vm["write"].as<std::string>();
-        out.emplace(capture_writer::to_file(out_path, options));
-        set_file_mode(out->temp_path(), file_mode);
-        struct stat st {};
-        if (::lstat(out_path.c_str(), &st) != 0) link.make(file_name_of(out->temp_path()), out_path);
-    } else {
-        const std::string& dir = ctx.config.dir;
-        const auto group = prepare_pull_dir(dir, ctx.config.capture_user, ctx.config.capture_group, file_mode);
-        for (int n = 1;; ++n) {
-            out_path = dir + "/" + capture_file_name(analyst, numbered_description(description, n), started,
-                                                     capture_kind::pull, pcapng);
-            out.emplace(capture_writer::to_file(out_path, options));
-            set_file_mode(out->temp_path(), file_mode);
-            if (group) set_file_group(out->temp_path(), *group);
-            if (link.make(file_name_of(out->temp_path()), out_path)) break;
-            out->abandon();
-            if (n >= max_name_attempts) throw error(out_path + ": File exists");
-        }
-        record_path = record_path_for(out_path);
-    }
+    std::optional<gid_t> group;
+    if (!to_stdout && ctx.vm.count("write")) out_path = ctx.vm["write"].as<std::string>();
+    else if (!to_stdout)
+        group = prepare_pull_dir(ctx.config.dir, ctx.config.capture_user, ctx.config.capture_group, file_mode);
+    const bool into_dir = !to_stdout && out_path.empty();
+    detail::open_pull_output(out, out_path, link, to_stdout, ctx.config.dir, group,
+                             {analyst, description, started, pcapng}, options, file_mode);
+    if (into_dir) record_path = record_path_for(out_path);
     if (manifest) out->tap(&output_tap);
 
     actor who = current_actor();
