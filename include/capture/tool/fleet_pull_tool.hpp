@@ -377,14 +377,7 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
     if (last) rec.set("last", detail::iso(*last, digits));
     if (failed + partial) rec.set("problems", std::to_string(failed + partial));
     if (!failure.empty()) rec.set("reason", failure);
-    if (!record_path.empty()) {
-        try {
-            dir_lock lock(directory_of(record_path));
-            write_record_file(record_path, rec, file_mode, true);
-        } catch (const error& e) {
-            ctx.warn(e.what());
-        }
-    }
+    detail::write_final_pull_record(ctx, record_path, rec, file_mode);
     details.set("packets", rec.get("packets"));
     details.set("bytes", rec.get("bytes"));
     std::string failed_names;

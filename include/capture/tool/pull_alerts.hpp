@@ -265,14 +265,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
         if (o.split.first) r.set("first", detail::iso(*o.split.first, digits));
         if (o.split.last) r.set("last", detail::iso(*o.split.last, digits));
         if (!why.empty()) r.set("reason", why);
-        if (!o.record_path.empty()) {
-            try {
-                dir_lock lock(directory_of(o.record_path));
-                write_record_file(o.record_path, r, file_mode, true);
-            } catch (const error& e) {
-                ctx.warn(e.what());
-            }
-        }
+        detail::write_final_pull_record(ctx, o.record_path, r, file_mode);
         record details{{"id", r.get("id")}, {"analyst", analyst}, {"file", o.path}};
         for (const char* k : {"alert_id", "signature", "uid", "packets", "bytes", "reason"})
             if (r.has(k)) details.set(k, r.get(k));

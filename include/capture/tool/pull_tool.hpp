@@ -141,6 +141,20 @@ private:
     std::string path_;
 };
 
+// Writes a pull's record in its final state at record_path (none: a pull
+// to standard output), under the directory's lock, as cap-ls and cap-stop
+// expect; a failure is said on stderr: the capture itself stands.
+inline void write_final_pull_record(const cli::context& ctx, const std::string& record_path, const record& rec,
+                                    mode_t file_mode) {
+    if (record_path.empty()) return;
+    try {
+        dir_lock lock(directory_of(record_path));
+        write_record_file(record_path, rec, file_mode, true);
+    } catch (const error& e) {
+        ctx.warn(e.what());
+    }
+}
+
 // The name a pull's output takes in the capture directory.
 struct pull_output_name {
     std::string analyst, description;
@@ -542,14 +556,7 @@ inline int run_pull_tool(cli::context& ctx) {
     if (result.last) rec.set("last", detail::iso(*result.last, digits));
     if (problems) rec.set("problems", std::to_string(problems));
     if (!failure.empty()) rec.set("reason", failure);
-    if (!record_path.empty()) {
-        try {
-            dir_lock lock(directory_of(record_path));
-            write_record_file(record_path, rec, file_mode, true);
-        } catch (const error& e) {
-            ctx.warn(e.what());
-        }
-    }
+    detail::write_final_pull_record(ctx, record_path, rec, file_mode);
     details.set("packets", rec.get("packets"));
     details.set("bytes", rec.get("bytes"));
     if (problems) details.set("problems", std::to_string(problems));
