@@ -10,8 +10,6 @@
 
 #include "test_support.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -21,10 +19,7 @@ namespace {
 
 using test_support::temp_dir;
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test_support::slurp;
 
 // A capture of n packets from second start, every step microseconds, tagged.
 std::string make_input(const temp_dir& dir, const std::string& name, int n, std::int64_t start, std::uint32_t step) {

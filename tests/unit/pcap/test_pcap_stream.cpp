@@ -11,8 +11,6 @@
 
 #include "test_support.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -22,10 +20,7 @@ namespace {
 
 using test_support::temp_dir;
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test_support::slurp;
 
 // A pcap file of n packets of growing size, as our writer writes it.
 std::string make_capture(const temp_dir& dir, int n, bool ns, std::uint32_t big = 0) {
