@@ -8,7 +8,9 @@
 # (Host s1 .. sN, the client key, $WORK/known_hosts filled by ssh-keyscan,
 # StrictHostKeyChecking yes) and $WORK/fleet.conf (ssh-command, sensor-command,
 # sensors). Waits, bounded, for each sshd to answer. fleet_stop kills them;
-# fleet_setup sets the trap.
+# fleet_setup sets the trap. With FLEET_USER set (an existing account), the
+# sensors are logged into as that user rather than root: $WORK is opened to
+# it and each sensor's capture directory is its own.
 
 FLEET_PIDS=()
 fleet_stop() {
@@ -35,12 +37,17 @@ fleet_setup() {
   trap 'fleet_stop; rm -rf "$WORK"' EXIT
   ssh-keygen -q -t ed25519 -N '' -C fleet-test -f "$WORK/client_key"
   cp "$WORK/client_key.pub" "$WORK/authorized_keys"
+  if [ -n "${FLEET_USER:-}" ]; then
+    chmod 755 "$WORK"
+    chmod 644 "$WORK/authorized_keys"  # sshd reads it as the user
+  fi
   FLEET_PORT=$(fleet_port)
   : >"$WORK/known_hosts"
   : >"$WORK/ssh_config"
   for i in $(seq "$n"); do
     addr=127.0.0.$((i + 1))
     mkdir -p "$WORK/s$i/archive" "$WORK/s$i/caps"
+    [ -z "${FLEET_USER:-}" ] || chown "$FLEET_USER" "$WORK/s$i/caps"
     ssh-keygen -q -t ed25519 -N '' -f "$WORK/s$i/host_key"
     cat >"$WORK/s$i/capture.conf" <<EOF
 archive = $WORK/s$i/archive
@@ -69,7 +76,7 @@ EOF
   cat >>"$WORK/ssh_config" <<EOF
 Host *
   Port $FLEET_PORT
-  User root
+  User ${FLEET_USER:-root}
   IdentityFile $WORK/client_key
   IdentitiesOnly yes
   UserKnownHostsFile $WORK/known_hosts
