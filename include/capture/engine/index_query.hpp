@@ -303,10 +303,12 @@ struct index_answer {
 /// e's candidate blocks inside window into byte ranges, which it asks the
 /// disk for (so a pull that asks for every file of its window reads a cold
 /// archive at the depth of its queue): through ahead, in the background,
-/// as the order-th file, when given; else at once. Throws only
-/// std::bad_alloc: every fault is a state of the answer.
+/// as the order-th file, when given; else at once; not at all without
+/// ask_disk (a dry run, which reads no packet). Throws only std::bad_alloc:
+/// every fault is a state of the answer.
 inline index_answer ask_index(const std::string& path, const std::string& index_dir, const index_expression& e,
-                              const time_window& window, read_ahead_queue* ahead = nullptr, std::size_t order = 0) {
+                              const time_window& window, read_ahead_queue* ahead = nullptr, std::size_t order = 0,
+                              bool ask_disk = true) {
     index_answer a;
     try {
         a.index_path = index_path_for(path, index_dir);
@@ -336,6 +338,7 @@ inline index_answer ask_index(const std::string& path, const std::string& index_
             else a.ranges.push_back(r);
         }
         a.status = index_answer::state::used;
+        if (!ask_disk) return a;
         read_ahead_queue::ranges reads;
         for (std::size_t i = 0; i < a.ranges.size();) {
             std::size_t j = i + 1;

@@ -130,13 +130,15 @@ inline void plan_index_reads(pull_plan& plan, const pull_request& req, std::vect
 }
 
 /// Finds the archive's files, selects those the window needs and, when
-/// read_headers, reads their headers (no packets) for the link types,
-/// snapshot length and precision; a file whose header cannot be read is a
+/// for_reading, reads their headers (no packets) for the link types,
+/// snapshot length and precision, and asks the disk for the candidate
+/// blocks of the files read through their index (a dry run's plan does
+/// neither: it reads no packet); a file whose header cannot be read is a
 /// problem and is dropped (the newest file of a directory, still empty or
 /// partly written by its daemon, is dropped silently). Chooses the output
 /// format. Throws usage_error when req.format is pcap and the files hold
 /// several link types.
-inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
+inline pull_plan plan_pull(const pull_request& req, bool for_reading = true) {
     pull_plan plan;
     plan.scan = scan_archives(req.archives);
     plan.problems = plan.scan.problems;
@@ -152,13 +154,13 @@ inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
     std::vector<looked> look(selected.size());
     const index_expression narrowing =
         req.use_index ? analyse_index_expression(req.index_expression) : index_expression{};
-    if (narrowing.narrows) plan.read_ahead = std::make_shared<read_ahead_queue>();
+    if (narrowing.narrows && for_reading) plan.read_ahead = std::make_shared<read_ahead_queue>();
     {
         ordered_pool pool(static_cast<unsigned>(std::min<std::size_t>(index_lookups_at_once, selected.size())));
         for (std::size_t i = 0; i < selected.size(); ++i)
             pool.submit([&, i] {
                 const std::string& path = selected[i].path;
-                if (read_headers) {
+                if (for_reading) {
                     try {
                         // The header alone: no read-ahead, which would read
                         // megabytes of each file a pull through its index then
@@ -177,7 +179,8 @@ inline pull_plan plan_pull(const pull_request& req, bool read_headers = true) {
                     }
                 }
                 if (narrowing.narrows)
-                    look[i].answer = ask_index(path, req.index_dir, narrowing, req.window, plan.read_ahead.get(), i);
+                    look[i].answer =
+                        ask_index(path, req.index_dir, narrowing, req.window, plan.read_ahead.get(), i, for_reading);
             }, [] {});
         pool.finish();
     }
