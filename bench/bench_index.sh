@@ -13,6 +13,7 @@
 # (exit 1 when one is missed). Cold runs drop the page cache, then run each
 # tool's --version so that only the archive (and its indexes) is cold.
 #
+# fio, when installed, measures the disk's random reads for the floor.
 # Usage: bash bench/bench_index.sh [BUILD_DIR]    (default: build, or $CAPTURE_BIN)
 # Environment: BENCH_GIB (16: the archive's size), BENCH_SIZE (256M, per file),
 #              BENCH_RUNS (3), BENCH_WARM_RUNS (9: the warm series), BENCH_HOI (0.0005: the rare host's share of packets),
@@ -159,14 +160,34 @@ hits=$(tcpdump -r "$work/index.pcap" 2>/dev/null | wc -l)
 tuple_hits=$(tcpdump -r "$work/tuple.pcap" 2>/dev/null | wc -l)
 read_index=$("$cap_pull" --no-syslog -a bench -e "$rare" -r "$arch" -w "$work/index.pcap" | tr '\t' '\n' | sed -n 's/^read_bytes=//p')
 
-cold_index=() cold_scan=() cold_tcpdump=() cold_tuple=()
+# The disk's reads of a cold indexed pull (/proc/diskstats, the archive's
+# device), and how many such reads the disk serves a second (fio, random,
+# the pull's mean read size, 128 in flight, O_DIRECT, when fio is
+# installed): their quotient is the least time any reader of those bytes
+# takes here, so scan / floor is the best ratio this disk allows.
+disk=$(basename "$(df --output=source "$arch" 2>/dev/null | tail -n1)")
+disk_reads() { awk -v d="$disk" '$3 == d { print $4, $6 }' /proc/diskstats; }
+cold_index=() cold_scan=() cold_tcpdump=() cold_tuple=() cold_reads=() cold_sectors=()
 if [ "$can_drop" = yes ]; then
   for _ in $(seq "$runs"); do
-    drop; cold_index+=("$(seconds pull_index)")
+    drop
+    read -r r0 s0 < <(disk_reads || true)
+    cold_index+=("$(seconds pull_index)")
+    read -r r1 s1 < <(disk_reads || true)
+    if [ -n "${r0:-}" ] && [ -n "${r1:-}" ]; then cold_reads+=($((r1 - r0))) cold_sectors+=($((s1 - s0))); fi
     drop; cold_scan+=("$(seconds pull_scan)")
     drop; cold_tcpdump+=("$(seconds pull_tcpdump)")
     drop; cold_tuple+=("$(seconds tuple_index)")
   done
+fi
+disk_iops=0 read_size=0
+if [ "${#cold_reads[@]}" -gt 0 ] && command -v fio >/dev/null; then
+  reads=$(median "${cold_reads[@]}") sectors=$(median "${cold_sectors[@]}")
+  read_size=$(( (sectors * 512 / (reads > 0 ? reads : 1) + 4095) / 4096 * 4096 ))
+  disk_iops=$(fio --name=floor --readonly --rw=randread --bs="$read_size" --iodepth=128 --ioengine=libaio --direct=1 \
+      --runtime=3 --time_based --filename="$(printf '%s:' "${inputs[@]:0:8}" | sed 's/:$//')" --output-format=terse 2>/dev/null |
+    awk -F';' '{ print $8 }')
+  disk_iops=${disk_iops:-0}
 fi
 warm "${inputs[@]}"
 # The sidecars were dropped with the rest: one untimed indexed pull warms
@@ -190,7 +211,8 @@ awk -v n="${#inputs[@]}" -v bytes="$total" -v cpu="$(nproc)" -v rare="$rare" -v 
     -v ct="$(med "${cold_tcpdump[@]}")" -v ctr="${cold_tcpdump[*]}" -v cu="$(med "${cold_tuple[@]}")" -v cur="${cold_tuple[*]}" \
     -v wi="$(med "${warm_index[@]}")" -v wir="${warm_index[*]}" -v ws="$(med "${warm_scan[@]}")" -v wsr="${warm_scan[*]}" \
     -v wt="$(med "${warm_tcpdump[@]}")" -v wtr="${warm_tcpdump[*]}" -v wu="$(med "${warm_tuple[@]}")" -v wur="${warm_tuple[*]}" \
-    -v wus="$(med "${warm_tuple_scan[@]}")" -v wusr="${warm_tuple_scan[*]}" 'BEGIN {
+    -v wus="$(med "${warm_tuple_scan[@]}")" -v wusr="${warm_tuple_scan[*]}" \
+    -v creads="$(med "${cold_reads[@]}")" -v iops="$disk_iops" -v rsize="$read_size" -v disk="$disk" 'BEGIN {
   gib = bytes / 1073741824
   printf "archive:             %d files, %.2f GiB; %d cores; host of interest in %.3f%% of packets\n", n, gib, cpu, 100 * hoi
   printf "rare host:           \"%s\" keeps %d packets; through the index %.1f MiB read (%.2f%% of the archive)\n", rare, hits, readi / 1048576, 100 * readi / bytes
@@ -205,6 +227,13 @@ awk -v n="${#inputs[@]}" -v bytes="$total" -v cpu="$(nproc)" -v rare="$rare" -v 
     printf "  scan:         median %.3f s  (%s)  %.0f MiB/s  %.1fx the index\n", cs, csr, bytes / 1048576 / cs, cs / ci
     printf "  tcpdump -V:   median %.3f s  (%s)  %.0f MiB/s  %.1fx the index\n", ct, ctr, bytes / 1048576 / ct, ct / ci
     printf "  5-tuple 1 h:  median %.3f s  (%s)\n", cu, cur
+    if (creads > 0) printf "  indexed pull: %d reads of the disk (%s)\n", creads, disk
+    if (creads > 0 && iops > 0) {
+      floor = creads / iops
+      printf "  the disk:     %d random reads/s of %d KiB, 128 in flight (fio): those reads take >= %.3f s; the best ratio this disk allows: %.1fx; the index is at %.0f%% of it\n", iops, rsize / 1024, floor, cs / floor, 100 * floor / ci
+    } else if (creads > 0) {
+      printf "  the disk:     not measured (no fio)\n"
+    }
   } else {
     printf "cold: not measured: /proc/sys/vm/drop_caches cannot be written here\n"
   }
