@@ -123,6 +123,62 @@ run_tool cap-pull --config fleet.conf --sensor @pair -e 'udp port 53' --hash-sou
 check_eq "--hash-sources with --sensor: a usage error (the sources are on the sensors)" 2 "$RC"
 listed=$(cap-ls --config fleet.conf --records --all)
 check_match "cap-ls shows it done, with each sensor's end" $'state=done.*progress=s1 done [0-9.]+ [KM]iB, s2 done' "$listed"
+# 3b. Under way: each sensor's progress on the terminal (a tmux pane read
+# back) and in cap-ls. The sensors sit behind a slow link: sensor-command
+# pipes the remote pull through a 512 KiB/s throttle, so the pull lasts
+# seconds by the link alone.
+if command -v tmux >/dev/null 2>&1; then
+  cat >slow-pull <<EOF
+#!/bin/bash
+set -o pipefail
+"$CAPTURE_BIN/cap-pull" "\$@" | python3 -c '
+import sys, time
+out, start, sent, rate = sys.stdout.buffer, time.monotonic(), 0, 512 * 1024
+while True:
+    b = sys.stdin.buffer.read1(16384)
+    if not b:
+        break
+    out.write(b)
+    out.flush()
+    sent += len(b)
+    ahead = sent / rate - (time.monotonic() - start)
+    if ahead > 0:
+        time.sleep(ahead)
+'
+EOF
+  chmod 755 slow-pull
+  sed "s#^sensor-command = .*#sensor-command = $WORK/slow-pull#" fleet.conf >slow.conf
+  sock=capture-fleet-$$
+  tm() { tmux -L "$sock" -f /dev/null "$@"; }
+  trap 'tm kill-server 2>/dev/null || true; fleet_stop; rm -rf "$WORK"' EXIT
+  tm new-session -d -x 200 -y 20 -s f "env -i PATH='$PATH' TERM=xterm HOME='$WORK' TZ=UTC CAPTURE_SYSLOG=off bash --norc --noprofile"
+  tm send-keys -t f:0 "cap-pull --config '$WORK/slow.conf' --sensor s1,s2,s4 -a grant -d 'slow fleet' -e ''; echo PULL-END rc=\$?" Enter
+  # A sensor under way: the time of its last packet and what it has sent.
+  going='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z [0-9.]+ (bytes|KiB|MiB)'
+  each="s1 (starting|$going), s2 (starting|$going), s4 (starting|$going)"
+  seen_tty= seen_ls=
+  for _ in $(seq 200); do
+    pane=$(tm capture-pane -p -t f:0)
+    if [ -z "$seen_tty" ] && grep -Eq "s[124] $going" <<<"$pane"; then
+      seen_tty=$(grep -E "^$each\$" <<<"$pane" | tail -n1 || true)
+    fi
+    [ -z "$seen_ls" ] && seen_ls=$(cap-ls --config slow.conf --records | grep -P '\tstate=running\t' | grep -E "progress=.*s[124] $going" || true)
+    [ -n "$seen_tty" ] && [ -n "$seen_ls" ] && break
+    grep -q '^PULL-END' <<<"$pane" && break
+    sleep 0.1
+  done
+  if [ -n "$seen_tty" ]; then ok "on the terminal, each sensor's progress: $seen_tty"
+  else fail "no per-sensor progress on the terminal: [$(tm capture-pane -p -t f:0 | grep -v '^$' | tail -n3)]"; fi
+  if [ -n "$seen_ls" ]; then ok "cap-ls shows the running fleet pull with each sensor's progress"
+  else fail "cap-ls never showed the running fleet pull's progress: [$(cap-ls --config slow.conf --records --all | head -n3)]"; fi
+  for _ in $(seq 300); do tm capture-pane -p -t f:0 | grep -q '^PULL-END' && break; sleep 0.1; done
+  check_match "the slow fleet pull ends well" 'PULL-END rc=0' "$(tm capture-pane -p -t f:0)"
+  tm kill-server 2>/dev/null || true
+  trap 'fleet_stop; rm -rf "$WORK"' EXIT
+else
+  echo "SKIP (part): no tmux: per-sensor progress on a terminal not checked"
+fi
+
 run_tool cap-pull --config fleet.conf --sensor @nope -e ''
 check_eq "an unknown group: exit 2" 2 "$RC"
 check_match "... named" "@nope: no such group" "$ERR"
