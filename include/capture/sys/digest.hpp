@@ -317,15 +317,10 @@ public:
     explicit digest_tap(std::string name = "sha256") : name_(std::move(name)) {}
 
     void saw(const std::uint8_t* p, std::size_t n) noexcept override {
-        if (!failure_.empty()) return;
-        try {
+        guarded([&] {
             start();
             digest_->update(p, n);
-        } catch (const std::exception& e) {
-            failure_ = e.what();
-        } catch (...) {
-            failure_ = "digest: failed";
-        }
+        });
     }
 
     /// The hex digest of every byte seen (of none, when none was). Call
@@ -338,6 +333,13 @@ public:
         return digest_->hex();
     }
 
+    /// Looks the digest up now, before any byte is seen (on another
+    /// thread, before the tap is set on its writer); a failure is said by
+    /// hex(), as saw()'s. Throws nothing.
+    void prepare() noexcept {
+        guarded([&] { start(); });
+    }
+
     /// Bytes seen so far (as hex(): once the writer is done). Throws nothing.
     std::uint64_t bytes() const noexcept { return digest_ ? digest_->bytes() : 0; }
 
@@ -345,6 +347,19 @@ public:
     const std::string& name() const noexcept { return name_; }
 
 private:
+    // f, unless an earlier step failed; a failure is kept for hex().
+    template <class F>
+    void guarded(F f) noexcept {
+        if (!failure_.empty()) return;
+        try {
+            f();
+        } catch (const std::exception& e) {
+            failure_ = e.what();
+        } catch (...) {
+            failure_ = "digest: failed";
+        }
+    }
+
     void start() {
         if (digest_) return;
         algorithm_ = std::make_unique<digest_algorithm>(name_);

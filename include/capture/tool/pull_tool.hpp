@@ -385,6 +385,25 @@ inline int run_pull_tool(cli::context& ctx) {
     const std::string description = ctx.vm.count("description") ? ctx.vm["description"].as<std::string>()
                                                                 : "pull " + expression_given;
     const std::int64_t started = std::time(nullptr);
+    // The output's digest for the manifest, made as it is written; outlives
+    // out. Its algorithm is looked up while the plan is made: OpenSSL's
+    // first fetch loads its providers (about 1 ms), and the plan mostly
+    // waits on the file system.
+    digest_tap output_tap;
+    std::thread digest_lookup;
+    if (manifest) {
+        try {
+            digest_lookup = std::thread([&output_tap] { output_tap.prepare(); });
+        } catch (const std::system_error&) {
+            // No thread: the first bytes written look it up.
+        }
+    }
+    struct joined {
+        std::thread& t;
+        ~joined() {
+            if (t.joinable()) t.join();
+        }
+    } join_lookup{digest_lookup};
     pull_plan plan = plan_pull(req);
     detail::check_expression(req.expression, plan.linktypes);
     if (to_stdout && plan.format == output_format::pcapng && !req.format)
@@ -421,7 +440,6 @@ inline int run_pull_tool(cli::context& ctx) {
     umask_for(file_mode);
     detail::running_link link;
     std::string out_path, record_path;
-    digest_tap output_tap;  // the output's digest for the manifest, made as it is written; outlives out
     std::optional<capture_writer> out;
     std::optional<gid_t> group;
     if (!to_stdout && ctx.vm.count("write")) out_path = ctx.vm["write"].as<std::string>();
@@ -431,6 +449,7 @@ inline int run_pull_tool(cli::context& ctx) {
     detail::open_pull_output(out, out_path, link, to_stdout, ctx.config.dir, group,
                              {analyst, description, started, pcapng}, options, file_mode);
     if (into_dir) record_path = record_path_for(out_path);
+    if (digest_lookup.joinable()) digest_lookup.join();
     if (manifest) out->tap(&output_tap);
 
     actor who = current_actor();
