@@ -277,7 +277,7 @@ inline void filter_file(const planned_file& pf, const pull_request& req, matcher
 
 // Bytes of a walked mapping given back at a time: small, because a worker
 // walks several files at once.
-inline constexpr std::uint64_t interleaved_release_step = std::uint64_t{1} << 19;
+inline constexpr std::uint64_t interleaved_release_step = std::uint64_t{1} << 20;
 
 // ---- more chains than files: segments ----
 //
