@@ -44,8 +44,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <future>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 namespace capture {
@@ -389,21 +389,16 @@ inline int run_pull_tool(cli::context& ctx) {
     // out. Its algorithm is looked up while the plan is made: OpenSSL's
     // first fetch loads its providers (about 1 ms), and the plan mostly
     // waits on the file system.
+    // (std::async's future waits for it when destroyed, whatever throws.)
     digest_tap output_tap;
-    std::thread digest_lookup;
+    std::future<void> digest_lookup;
     if (manifest) {
         try {
-            digest_lookup = std::thread([&output_tap] { output_tap.prepare(); });
+            digest_lookup = std::async(std::launch::async, [&output_tap] { output_tap.prepare(); });
         } catch (const std::system_error&) {
             // No thread: the first bytes written look it up.
         }
     }
-    struct joined {
-        std::thread& t;
-        ~joined() {
-            if (t.joinable()) t.join();
-        }
-    } join_lookup{digest_lookup};
     pull_plan plan = plan_pull(req);
     detail::check_expression(req.expression, plan.linktypes);
     if (to_stdout && plan.format == output_format::pcapng && !req.format)
@@ -449,7 +444,7 @@ inline int run_pull_tool(cli::context& ctx) {
     detail::open_pull_output(out, out_path, link, to_stdout, ctx.config.dir, group,
                              {analyst, description, started, pcapng}, options, file_mode);
     if (into_dir) record_path = record_path_for(out_path);
-    if (digest_lookup.joinable()) digest_lookup.join();
+    if (digest_lookup.valid()) digest_lookup.wait();
     if (manifest) out->tap(&output_tap);
 
     actor who = current_actor();
