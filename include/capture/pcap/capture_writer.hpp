@@ -12,8 +12,9 @@
 //
 // A file is written under a hidden temporary name in its own directory
 // (".NAME.PID-START.XXXXXX.tmp", atomic_file.hpp; created with
-// O_EXCL|O_NOFOLLOW, mode 0640 before the umask) and published by rename when committed, so nobody ever sees half a
-// capture under the final name and a symbolic link planted at the temporary
+// O_EXCL|O_NOFOLLOW, mode 0640 before the umask) and published by rename
+// (or, over an existing name, an exchange of the two names: see publish())
+// when committed, so nobody ever sees half a capture under the final name and a symbolic link planted at the temporary
 // name is never followed. A writer destroyed without commit() removes its
 // temporary file. flush() leaves what was written so far a valid capture
 // file (whole records only, snapshot lengths raised to what was written),
@@ -40,6 +41,7 @@
 #include "capture/sys/write_tap.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -591,6 +593,23 @@ private:
 
     void publish() {
         if (options_.replace) {
+#ifdef RENAME_EXCHANGE
+            // ext4 (auto_da_alloc) writes a file back before a rename over
+            // another file returns, on the caller's clock: 0.1 s of a
+            // 0.28 s pull of 256 MiB, whose final name holds its running
+            // link. Exchanging the two names is as atomic at path, and
+            // leaves writeback to the kernel, as for every other capture
+            // (none is fsync'ed). The temporary name then holds what path
+            // held, removed at once. ENOENT: nothing at path to exchange
+            // with; EINVAL: a file system without the exchange.
+            if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_EXCHANGE) == 0) {
+                if (::unlink(temp_.c_str()) == 0 || errno != EISDIR) return;
+                // path was a directory, which rename(2) would have refused:
+                // each name gets its own back, and the same refusal.
+                ::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_EXCHANGE);
+                throw system_failure(path_, EISDIR);
+            }
+#endif
             if (::rename(temp_.c_str(), path_.c_str()) != 0) throw system_failure(path_);
             return;
         }

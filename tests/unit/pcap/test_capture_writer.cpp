@@ -327,6 +327,40 @@ TEST_CASE("replace=true replaces, and a writer that cannot create names the path
                       Catch::Contains("no/such/dir/x.pcap") && Catch::Contains("No such file"));
 }
 
+TEST_CASE("replace=true over a running pull's link: the file takes the name, nothing else is left", "[writer]") {
+    // A pull's final name is a symbolic link to its temporary file while it
+    // runs; the commit puts the file there by exchanging the two names
+    // (ext4 then does not write the file back on the caller's clock).
+    temp_dir dir;
+    const std::string path = dir.path + "/pull.pcap";
+    capture_writer w = capture_writer::to_file(path);
+    REQUIRE(::symlink(w.temp_path().c_str(), path.c_str()) == 0);
+    w.add_interface(1, 65535);
+    const auto data = payload(100, 3);
+    w.write(timestamp{1, 0}, data.data(), 100, 100);
+    w.commit();
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK(read_all(path).size() == 1);
+    CHECK(dir.entries() == std::vector<std::string>{"pull.pcap"});
+}
+
+TEST_CASE("replace=true never puts a capture in place of a directory", "[writer]") {
+    temp_dir dir;
+    const std::string path = dir.path + "/taken";
+    REQUIRE(::mkdir(path.c_str(), 0700) == 0);
+    { std::ofstream(path + "/inside") << "kept"; }
+    capture_writer w = capture_writer::to_file(path);
+    w.add_interface(1, 65535);
+    CHECK_THROWS_WITH(w.commit(), Catch::Contains(path));
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK(test_support::slurp(path + "/inside") == "kept");
+    CHECK(dir.entries() == std::vector<std::string>{"taken"});
+}
+
 TEST_CASE("a writer moves without losing its file", "[writer]") {
     temp_dir dir;
     const std::string path = dir.path + "/moved.pcap";
