@@ -289,6 +289,21 @@ sudo_as "$A" cap-pull -e '' -w /etc/evil.pcap
 refused "cap-pull -w into /etc" "^cap-pull: --write: refused: the caller \($A\) could not write there" "could not write"
 check_eq "nothing was written to /etc" "" "$(ls /etc/evil.pcap 2>/dev/null || true)"
 check_eq "the refusal is one audit line, not two" 1 "$(syslog_count 'cap-pull\[[0-9]+\]: .*outcome=refused .*value=/etc/evil.pcap' 2)"
+# Pulls from alerts: -w is checked as a pull's, and the alerts must come
+# from a file the caller could read (its lines are quoted in warnings).
+printf 'expr=host 10.0.0.1\tsince=2001-01-01\tuntil=2001-01-02\n' >"$WORK/home-a/alerts.txt"
+chown "$A:" "$WORK/home-a/alerts.txt"
+sudo_as "$A" cap-pull --from-alert "$WORK/home-a/alerts.txt" --merge -w /etc/evil-alerts.pcap
+refused "cap-pull --from-alert --merge -w into /etc" "^cap-pull: --write: refused: the caller \($A\) could not write there" "could not write"
+check_eq "nothing was written to /etc" "" "$(ls /etc/evil-alerts.pcap 2>/dev/null || true)"
+printf 'since=root-only-secret\n' >"$WORK/root-only.txt"
+chmod 600 "$WORK/root-only.txt"
+sudo_as "$A" cap-pull --from-alert "$WORK/root-only.txt"
+refused "cap-pull --from-alert of a file the caller cannot read" "^cap-pull: --from-alert: refused: the caller \($A\) could not read it" "could not read"
+check_eq "none of its text is said" "" "$(grep -F root-only-secret <<<"$ERR" || true)"
+sudo_as "$A" cap-pull --from-alert "$WORK/home-a/alerts.txt" -a "$A"
+check_eq "sudo cap-pull --from-alert of the caller's own file: exit 0" 0 "$RC"
+check_match "its capture is in the capture directory" "^$caps/${A}_" "$(field file "$OUT")"
 sudo_as "$A" cap-merge -w /root/evil.pcap "$pulled"
 refused "cap-merge -w into /root" "^cap-merge: --write: refused" "could not write"
 sudo_as "$A" cap-merge -w "$WORK/home-a/mine.pcap" "$pulled"

@@ -140,22 +140,36 @@ inline bool caller_may_write(const context& ctx, const std::string& path) {
     return ok || (caller_may_access(p, parent, W_OK | X_OK) && (!exists || caller_may_access(p, path, W_OK)));
 }
 
-/// Checks caller_may_write for the file path the caller named (what:
-/// "--write"). Throws refusal (logged here) when it may not be written.
-inline void check_caller_may_write(const context& ctx, const std::string& what, const std::string& path) {
-    if (caller_may_write(ctx, path)) return;
-    const privilege& p = ctx.caller;
-    refusal r(what, path,
-              "the caller (" + p.caller + ") could not write there on their own, and it is not in the capture directory " +
-                  ctx.config.dir,
-              ctx.config.audit);
-    // As the action's own refusal, so the runner does not log it again.
+/// Refuses the file path the caller named with what (an option), for
+/// reason: the refusal is logged here, as the action's own (so that the
+/// runner does not log it again), and thrown.
+[[noreturn]] inline void refuse_callers_path(const context& ctx, const std::string& what, const std::string& path,
+                                             const std::string& reason) {
+    refusal r(what, path, reason, ctx.config.audit);
     record details = ctx.attempt;
     details.set("refused", r.refused());
     details.set("value", r.value());
     details.set("reason", r.reason());
     ctx.log(ctx.action.empty() ? action_of(ctx.tool) : ctx.action, "refused", details);
     throw r;
+}
+
+/// Checks caller_may_write for the file path the caller named (what:
+/// "--write"). Throws refusal (logged here) when it may not be written.
+inline void check_caller_may_write(const context& ctx, const std::string& what, const std::string& path) {
+    if (caller_may_write(ctx, path)) return;
+    refuse_callers_path(ctx, what, path,
+                        "the caller (" + ctx.caller.caller +
+                            ") could not write there on their own, and it is not in the capture directory " +
+                            ctx.config.dir);
+}
+
+/// Elevated, the file path the caller named (what: "--from-alert"), read
+/// a line at a time with its lines quoted in messages, must be one the
+/// caller could read on their own. Throws refusal (logged here) when not.
+inline void check_caller_may_read(const context& ctx, const std::string& what, const std::string& path) {
+    if (!ctx.caller.elevated || caller_may_access(ctx.caller, path, R_OK)) return;
+    refuse_callers_path(ctx, what, path, "the caller (" + ctx.caller.caller + ") could not read it on their own");
 }
 
 /// How many jobs the open-file limit leaves room for: a job holds at most

@@ -115,6 +115,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
     const bool to_stdout = vm.count("write") && vm["write"].as<std::string>() == "-";
     if (to_stdout && ::isatty(STDOUT_FILENO) == 1 && ctx.out == &std::cout)
         throw usage_error("will not write a capture to a terminal: redirect standard output, or use -w FILE");
+    if (vm.count("write") && !to_stdout) cli::check_caller_may_write(ctx, "--write", vm["write"].as<std::string>());
     const unsigned jobs_wanted = cli::jobs(ctx);
 
     // The alerts.
@@ -124,6 +125,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
     if (source == "-") {
         bad = detail::read_alert_jobs(ctx, *ctx.in, "standard input", margin, vlan, jobs);
     } else {
+        cli::check_caller_may_read(ctx, "--from-alert", source);
         std::ifstream in(source);
         if (!in) throw usage_error(system_failure(source).what());
         bad = detail::read_alert_jobs(ctx, in, source, margin, vlan, jobs);
