@@ -3,7 +3,9 @@
 # conn and notice lines (TSV and JSON) and our records, each pulled into a
 # capture that holds what tcpdump keeps with the alert's expression over the
 # alert's window; --merge; bad lines named with their line number while the
-# good ones are still pulled; the alert keys in the records.
+# good ones are still pulled; the alert keys in the records; each capture's
+# manifest (its alerts, its digest, cap-hash --check); while it runs, the
+# link at its name and the progress in its record; interrupted by SIGINT.
 #
 # The alert lines are HAND-WRITTEN in the formats Suricata's and Zeek's
 # documentation give: Debian bookworm has no suricata package to run here,
@@ -35,6 +37,8 @@ six_dst=${six_dst%:}
 v_ip=${six_src%.*} v_port=${six_src##*.} w_ip=${six_dst%.*} w_port=${six_dst##*.}
 [ -n "$s_ip" ] && [ -n "$i_src" ] && [ -n "$v_ip" ] || { fail "no flows found in the archive"; finish; exit; }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.%6N+0000; }
+# mjson FILE EXPR: python's print(m EXPR) of the JSON in FILE, as m.
+mjson() { python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); print(eval("m" + sys.argv[2]))' "$1" "$2"; }
 
 {
   printf '{"timestamp":"%s","flow_id":1234567890123456,"in_iface":"eth0","event_type":"alert","src_ip":"%s","src_port":%s,"dest_ip":"%s","dest_port":%s,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2100498,"rev":7,"signature":"ET TEST syn seen","category":"Misc","severity":2}}\n' \
@@ -63,6 +67,7 @@ check_match "the bad line is named with its number" "alerts.txt:4: source addres
 check_eq "one warning only (stats and headers are skipped)" 1 "$(grep -c . <<<"$ERR")"
 check_eq "five pulls for five alerts" 5 "$(grep -c 'kind=pull' <<<"$OUT")"
 check_eq "five captures in the capture directory" 5 "$(ls caps/*.pcap | wc -l)"
+pulls=$OUT
 while IFS= read -r rec; do
   file=$(field file "$rec") expr=$(field expr "$rec") since=$(field since "$rec") until=$(field until "$rec")
   name=$(field desc "$rec")
@@ -77,9 +82,23 @@ while IFS= read -r rec; do
   beside=$(cat "$file.record")
   check_eq "$name: the record beside it, done" "$(field id "$rec")/done/$(field alert_id "$rec")" \
     "$(field id "$beside")/$(field state "$beside")/$(field alert_id "$beside")"
-done <<<"$OUT"
+  check_match "$name: the record's progress, done" "^done, [0-9]+/[0-9]+ files$" "$(field progress "$beside")"
+  m=$file.manifest.json
+  if [ -f "$m" ]; then
+    ok "$name: its manifest beside it"
+    check_eq "$name: the manifest's digest is sha256sum's" "$(sha256sum "$file" | cut -d' ' -f1)" "$(mjson "$m" "['output']['sha256']")"
+    check_eq "$name: the manifest lists one alert" 1 "$(mjson "$m" "['request']['alerts'].__len__()")"
+    check_eq "$name: by its alert_id" "$(field alert_id "$rec")" "$(mjson "$m" "['request']['alerts'][0].get('alert_id', '')")"
+    check_eq "$name: and the flow pulled for it" "$expr" "$(mjson "$m" "['request']['alerts'][0]['expression']")"
+    [ "$(mjson "$m" "['sources'].__len__()")" -gt 0 ] && ok "$name: the archive files read are listed" || fail "$name: no sources"
+    run_tool cap-hash --check "$m"
+    check_eq "$name: cap-hash --check passes its manifest" 0 "$RC"
+  else
+    fail "$name: no manifest beside it"
+  fi
+done <<<"$pulls"
 
-rec() { grep -F "$1" <<<"$OUT"; }
+rec() { grep -F "$1" <<<"$pulls"; }
 r=$(rec 'desc=ET TEST syn seen')
 check_eq "Suricata: alert_id is the flow_id" 1234567890123456 "$(field alert_id "$r")"
 check_eq "Suricata: signature" "ET TEST syn seen" "$(field signature "$r")"
@@ -106,6 +125,16 @@ all=$(for f in caps/*.pcap; do tcpdump -tt -nn -r "$f" 2>/dev/null; done | sort 
 check_eq "--merge: every packet of the five, once" "$all" "$(tcpdump_count merged.pcap)"
 sorted=$(tcpdump -tt -nn -r merged.pcap 2>/dev/null | cut -d' ' -f1)
 check_eq "--merge: in time order" "$(sort -n <<<"$sorted")" "$sorted"
+check_eq "--merge -w: no manifest unless asked" "" "$(ls merged.pcap.manifest.json 2>/dev/null || true)"
+run_tool cap-pull --no-syslog --dir caps -r arch --margin 0,2 --from-alert alerts.txt --merge -w merged2.pcap --manifest
+check_eq "--merge -w --manifest: the manifest lists the five alerts" 5 "$(mjson merged2.pcap.manifest.json "['request']['alerts'].__len__()")"
+run_tool cap-hash --check merged2.pcap.manifest.json
+check_eq "--merge -w --manifest: cap-hash --check passes it" 0 "$RC"
+run_tool cap-pull --no-syslog --dir caps3 -r arch --margin 0,2 --from-alert alerts.txt --no-manifest
+check_eq "--no-manifest: five captures, no manifest" "5/0" \
+  "$(ls caps3/*.pcap | wc -l)/$(find caps3 -name '*.manifest.json' | wc -l)"
+run_tool cap-pull --no-syslog --dir caps -r arch --from-alert alerts.txt --merge -w - --manifest
+check_eq "--manifest with -w -: a usage error" 2 "$RC"
 
 # The same signature twice in one second: two captures, numbered, not one overwritten.
 { sed -n 1p alerts.txt; sed -n 1p alerts.txt; } >twice.txt
@@ -131,4 +160,43 @@ run_tool cap-pull --no-syslog --dir caps -r arch --from-alert "$WORK/none.json"
 check_eq "an input that is not there: exit 2" 2 "$RC"
 run_tool cap-pull --no-syslog --dir caps -r arch --from-alert /dev/null
 check_eq "no alerts: exit 0, nothing said" "0//" "$RC/$OUT/$ERR"
+
+# While a group is read, each capture's name is a link to the file being
+# written and its record says how far the reading got; SIGINT ends it
+# with a valid capture, a record and a manifest that say interrupted. The
+# pull is frozen (SIGSTOP) as soon as its record appears (the link comes
+# just before), so that the signal comes while it runs.
+"$GEN" --out big --files 8 --size 24M --seed 16 --quiet >/dev/null
+cat big/* >/dev/null
+first=$(tcpdump -tt -nn -c 1 -r "$(ls big/* | head -n1)" 2>/dev/null | cut -d. -f1)
+printf 'expr=tcp\tsince=@%s\tuntil=@%s\tsignature=all of it\n' "$((first - 60))" "$((first + 86400))" >wide.txt
+cap-pull --no-syslog --dir caps-int -r big -a grant -j 1 --from-alert wide.txt >int.out 2>int.err &
+pid=$!
+rec=
+for _ in $(seq 4000); do
+  rec=$(find caps-int -maxdepth 1 -name '*all.of.it*.past.pcap.record' -print -quit 2>/dev/null || true)
+  [ -n "$rec" ] && break
+  sleep 0.005
+done
+kill -STOP "$pid" 2>/dev/null || true
+link=${rec%.record}
+[ -n "$rec" ] && [ -L "$link" ] && ok "while it runs, the capture's name is a symbolic link" || fail "no link while running"
+check_eq "its record says running" running "$(field state "$(cat "$rec")")"
+check_match "and how far the reading got" "^(starting|[0-9-]+T[0-9:]+Z), [0-9]+/8 files$" "$(field progress "$(cat "$rec")")"
+check_match "cap-ls -v shows the progress" 'Progress: ' "$(cap-ls --dir caps-int -v --human)"
+kill -INT "$pid"
+kill -CONT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+out=$(cat int.out)
+if [ "$(field state "$out")" = interrupted ]; then
+  check_eq "interrupted: exit 1" 1 "$rc"
+  check_eq "interrupted: the record says so" interrupted "$(field state "$(cat "$rec")")"
+  check_eq "interrupted: the manifest too" interrupted "$(mjson "$link.manifest.json" "['request']['state']")"
+else
+  echo "note: the pull ended before the signal: $(field state "$out")"
+fi
+[ -f "$link" ] && [ ! -L "$link" ] && ok "after, a real file" || fail "after, not a regular file"
+reads_whole "$link" && ok "after, tcpdump reads it whole" || fail "after, tcpdump cannot read it: $(cat "$WORK/tcpdump.err")"
+check_eq "after, as many packets as the record says" "$(field packets "$out")" "$(tcpdump_count "$link")"
+check_eq "after, nothing else left in the directory" 3 "$(ls -A caps-int | wc -l)"
 finish

@@ -59,12 +59,19 @@ struct manifest_sensor {
     std::uint64_t packets = 0, received = 0;
 };
 
+/// One alert a pull from alerts (cap-pull --from-alert) was made for: what
+/// the IDS called it and the flow and window pulled for it.
+struct manifest_alert {
+    std::string alert_id, signature, uid, expression, since, until;
+};
+
 struct manifest_request {
     std::string tool;                       ///< cap-pull, cap-merge
     std::vector<std::string> command_line;  ///< argv as given
     std::string analyst, description, expression, since, until, state;
     std::vector<std::string> archives;
     std::vector<manifest_sensor> sensors;   ///< a fleet pull's, in the order named
+    std::vector<manifest_alert> alerts;     ///< a pull from alerts': those it holds, in the order read
 };
 
 namespace detail {
@@ -142,6 +149,20 @@ inline nlohmann::ordered_json make_manifest(const manifest_request& req, const s
         r["archives"] = archives;
     }
     if (!req.state.empty()) r["state"] = req.state;
+    if (!req.alerts.empty()) {
+        nlohmann::ordered_json alerts = nlohmann::ordered_json::array();
+        for (const auto& a : req.alerts) {
+            nlohmann::ordered_json j;
+            if (!a.alert_id.empty()) j["alert_id"] = a.alert_id;
+            if (!a.signature.empty()) j["signature"] = a.signature;
+            if (!a.uid.empty()) j["uid"] = a.uid;
+            j["expression"] = a.expression;
+            j["since"] = a.since;
+            j["until"] = a.until;
+            alerts.push_back(j);
+        }
+        r["alerts"] = alerts;
+    }
     m["request"] = r;
     if (!req.sensors.empty()) {
         nlohmann::ordered_json sensors = nlohmann::ordered_json::array();

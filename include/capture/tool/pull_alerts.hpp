@@ -32,13 +32,19 @@ inline void declare_alert_pull_options(cli::tool& tool) {
 
 namespace detail {
 
-// One output of an alert pull: its writer, its record, what it holds.
+// One output of an alert pull: its writer, the link at its name while it
+// is made, its digest, its record, what it holds and where it came from.
 struct alert_pull_output {
     std::optional<capture_writer> writer;
+    running_link link;
+    digest_tap tap;  // the SHA-256 of what is written, for the manifest
     alert_output split;
     std::string path, record_path;
     record rec;
-    std::vector<std::size_t> jobs;  // the jobs it holds
+    std::vector<std::size_t> jobs;    // the jobs it holds
+    std::vector<std::size_t> groups;  // the groups whose files it drew from
+    std::size_t files_done = 0, files_total = 0;
+    std::uint64_t read_bytes = 0, total_bytes = 0;
 };
 
 // The values of key over the jobs, distinct, in order, joined by the
@@ -116,6 +122,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
     if (to_stdout && ::isatty(STDOUT_FILENO) == 1 && ctx.out == &std::cout)
         throw usage_error("will not write a capture to a terminal: redirect standard output, or use -w FILE");
     if (vm.count("write") && !to_stdout) cli::check_caller_may_write(ctx, "--write", vm["write"].as<std::string>());
+    const bool manifest = manifest_wanted(ctx, !vm.count("write"), to_stdout);
     const unsigned jobs_wanted = cli::jobs(ctx);
 
     // The alerts.
@@ -170,38 +177,42 @@ inline int run_alert_pull_tool(cli::context& ctx) {
     const mode_t file_mode = ctx.config.file_mode;
     umask_for(file_mode);
     const std::string& dir = ctx.config.dir;
-    make_directory_for(dir, file_mode);
+    // The captures of the alerts go where a pull's does, made as a pull
+    // makes it; the group's own hidden capture is always put there.
+    const bool into_dir = !vm.count("write");
+    std::optional<gid_t> file_group;
+    if (into_dir) file_group = prepare_pull_dir(dir, ctx.config.capture_user, ctx.config.capture_group, file_mode);
+    else make_directory_for(dir, file_mode);
     const std::string description_given = vm.count("description") ? vm["description"].as<std::string>() : "";
     const actor who = current_actor();
-    std::set<std::string> taken;  // the names of this run's outputs
+    std::mutex rec_mutex;  // the records, which the progress thread writes while a group is read
 
-    // A new output: its writer at a free name (or at -w), its record.
+    // The progress keys of o's record as it starts reading a group's files.
+    auto begin_group = [&](detail::alert_pull_output& o, std::size_t g) {
+        o.groups.push_back(g);
+        o.files_total += plans[g].files.size();
+        o.total_bytes += plans[g].bytes;
+        record& r = o.rec;
+        r.set("files_total", std::to_string(o.files_total));
+        r.set("progress", "starting, " + std::to_string(o.files_done) + "/" + std::to_string(o.files_total) + " files");
+        r.set("read_bytes", std::to_string(o.read_bytes));
+        r.set("total_bytes", std::to_string(o.total_bytes));
+    };
+
+    // A new output: its writer at a free name held by a link to it while it
+    // is made (or at -w), its record (with the progress of group g's files,
+    // unless it is the merge of all the groups).
     auto open_output = [&](detail::alert_pull_output& o, const std::string& description, output_format format,
-                           bool nanoseconds) {
+                           bool nanoseconds, std::optional<std::size_t> g) {
         writer_options options;
         options.format = format;
         options.nanoseconds = nanoseconds;
-        if (to_stdout) {
-            o.writer.emplace(capture_writer::to_stdout(options));
-            o.path = "-";
-        } else if (vm.count("write")) {
-            o.path = vm["write"].as<std::string>();
-            o.writer.emplace(capture_writer::to_file(o.path, options));
-            set_file_mode(o.writer->temp_path(), file_mode);
-        } else {
-            for (int n = 1;; ++n) {
-                o.path = dir + "/" + capture_file_name(analyst, numbered_description(description, n), started,
-                                                       capture_kind::pull, format == output_format::pcapng);
-                struct stat st {};
-                // Free on disk, and not taken by an output of this run still being written.
-                if (::lstat(o.path.c_str(), &st) != 0 && errno == ENOENT && taken.insert(o.path).second) break;
-                if (n >= max_name_attempts) throw error(o.path + ": File exists");
-            }
-            options.replace = false;  // a name another pull took meanwhile is not overwritten
-            o.writer.emplace(capture_writer::to_file(o.path, options));
-            set_file_mode(o.writer->temp_path(), file_mode);
-            o.record_path = record_path_for(o.path);
-        }
+        if (vm.count("write") && !to_stdout) o.path = vm["write"].as<std::string>();
+        detail::open_pull_output(o.writer, o.path, o.link, to_stdout, dir, file_group,
+                                 {analyst, description, started, format == output_format::pcapng}, options, file_mode);
+        if (to_stdout) o.path = "-";
+        if (into_dir) o.record_path = record_path_for(o.path);
+        if (manifest) o.writer->tap(&o.tap);
         o.split.out = &*o.writer;
         record& r = o.rec;
         r.set("id", new_capture_id());
@@ -235,6 +246,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
         if (auto v = detail::alert_values(jobs, o.jobs, &flow_alert::alert_id); !v.empty()) r.set("alert_id", v);
         if (auto v = detail::alert_values(jobs, o.jobs, &flow_alert::signature); !v.empty()) r.set("signature", v);
         if (auto v = detail::alert_values(jobs, o.jobs, &flow_alert::uid); !v.empty()) r.set("uid", v);
+        if (g) begin_group(o, *g);
         if (!o.record_path.empty()) write_record_file(o.record_path, r, file_mode);
         record details{{"id", r.get("id")}, {"analyst", analyst}, {"file", o.path}, {"expr", expr}};
         for (const char* k : {"since", "until", "alert_id", "signature", "uid"})
@@ -243,22 +255,29 @@ inline int run_alert_pull_tool(cli::context& ctx) {
     };
 
     bool failed = false;
-    // Publishes an output and says what it holds.
+    // Publishes an output and its manifest, and says what it holds.
     auto close_output = [&](detail::alert_pull_output& o, const std::string& failure, bool interrupted) {
         std::string why = failure;
         if (why.empty()) {
             try {
                 o.writer->commit();
+                o.link.published();
             } catch (const std::exception& e) {
                 why = e.what();
+                o.link.remove();
             }
         } else {
             o.writer->abandon();
+            o.link.remove();
         }
         record& r = o.rec;
         const std::string state = !why.empty() ? "failed" : interrupted ? "interrupted" : "done";
         r.set("state", state);
         r.set("ended", format_iso8601(std::time(nullptr)));
+        r.set("progress", state + ", " + std::to_string(o.files_done) + "/" + std::to_string(o.files_total) + " files");
+        r.set("files_done", std::to_string(o.files_done));
+        r.set("read_bytes", std::to_string(o.read_bytes));
+        r.erase("eta");
         r.set("packets", std::to_string(why.empty() ? o.split.packets : 0));
         r.set("bytes", std::to_string(why.empty() ? o.writer->bytes() : 0));
         const bool pcapng = o.writer->options().format == output_format::pcapng;
@@ -276,6 +295,21 @@ inline int run_alert_pull_tool(cli::context& ctx) {
             ctx.warn(why);
             failed = true;
             return;
+        }
+        if (manifest) {
+            manifest_request m = pull_manifest_request(r);
+            m.archives = archives;
+            for (std::size_t i : o.jobs) {
+                const alert_job& j = jobs[i];
+                m.alerts.push_back({j.alert.alert_id, j.alert.signature, j.alert.uid, j.expression,
+                                    detail::iso(j.window.since), detail::iso(j.window.until)});
+            }
+            std::vector<std::string> sources;
+            std::set<std::string> listed;  // a file once, should two groups have read it
+            for (std::size_t g : o.groups)
+                for (const auto& f : plans[g].files)
+                    if (listed.insert(f.file.path).second) sources.push_back(f.file.path);
+            if (!publish_manifest(ctx, m, o.path, sources, known_digest_of(*o.writer, o.tap))) failed = true;
         }
         if (to_stdout) return;
         record shown = r;
@@ -299,7 +333,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
         std::string description = description_given.empty()
                                       ? std::to_string(jobs.size()) + " alerts from " + (source == "-" ? "stdin" : source)
                                       : description_given;
-        open_output(*merged, description, format, ns);
+        open_output(*merged, description, format, ns, std::nullopt);
         for (const auto& p : plans) declare_pull_interfaces(p, *merged->writer);
     }
 
@@ -317,9 +351,17 @@ inline int run_alert_pull_tool(cli::context& ctx) {
             outs.push_back(std::make_unique<detail::alert_pull_output>());
             outs.back()->jobs = {i};
             open_output(*outs.back(), description_given.empty() ? jobs[i].description : description_given,
-                        plan.format, plan.nanoseconds);
+                        plan.format, plan.nanoseconds, g);
             declare_pull_interfaces(plan, *outs.back()->writer);
             targets.push_back(&outs.back()->split);
+        }
+        // The records that show how far the group's reading got.
+        std::vector<detail::progress_target> shown;
+        for (auto& o : outs) shown.push_back({o->record_path, &o->rec, false});
+        if (merged) {
+            begin_group(*merged, g);
+            if (!merged->record_path.empty()) write_record_file(merged->record_path, merged->rec, file_mode);
+            shown.push_back({merged->record_path, &merged->rec, false});
         }
         if (plan.files.empty())
             ctx.warn(std::to_string(group.jobs.size()) + " alert(s) from " + detail::iso(group.window.since) +
@@ -338,10 +380,16 @@ inline int run_alert_pull_tool(cli::context& ctx) {
             pull_progress progress;
             pull_result result;
             {
-                record none;
-                std::mutex none_mutex;
-                detail::progress_reporter reporter(ctx, progress, "", none, none_mutex);
+                detail::progress_reporter reporter(ctx, progress, shown, rec_mutex);
                 result = run_pull(plan, requests[g], all, progress, pull_stop_requested);
+            }
+            for (auto& o : outs) {
+                o->files_done += progress.files_done.load();
+                o->read_bytes += progress.bytes_read.load();
+            }
+            if (merged) {
+                merged->files_done += progress.files_done.load();
+                merged->read_bytes += progress.bytes_read.load();
             }
             for (const auto& f : result.failures) {
                 ctx.warn(f);

@@ -1,8 +1,9 @@
 // cap-pull's progress while it runs: a bar on the puller's terminal
 // (stderr, never in a pipe: bytes read of bytes to read, rate, time left,
 // files done), redrawn four times a second, and the record in the capture
-// directory, written every second with read_bytes, total_bytes and eta, so
-// that cap-ls anywhere on the sensor shows how far it got.
+// directory (each capture's a pull of alerts makes from the files it reads),
+// written every second with read_bytes, total_bytes and eta, so that cap-ls
+// anywhere on the sensor shows how far it got.
 #pragma once
 
 #include "capture/engine/cli.hpp"
@@ -25,6 +26,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace capture::detail {
 
@@ -53,13 +55,28 @@ inline std::size_t terminal_columns(int fd) {
     return ::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
 }
 
+// A record a pull's progress goes into, and the file it is written to
+// (none: kept in memory only).
+struct progress_target {
+    std::string record_path;
+    record* rec = nullptr;
+    /// The pull's packets are the record's own: not so for the captures
+    /// of alerts, which get theirs when the group's matches are shared out.
+    bool packets = true;
+};
+
 // Shows progress while a pull runs: a line on a terminal's stderr, the
-// record every second.
+// records every second.
 class progress_reporter {
 public:
     progress_reporter(const cli::context& ctx, const pull_progress& progress, std::string record_path, record& rec,
                       std::mutex& rec_mutex)
-        : ctx_(ctx), progress_(progress), record_path_(std::move(record_path)), rec_(rec), rec_mutex_(rec_mutex),
+        : progress_reporter(ctx, progress, {progress_target{std::move(record_path), &rec, true}}, rec_mutex) {}
+
+    /// Every target's record is changed under rec_mutex.
+    progress_reporter(const cli::context& ctx, const pull_progress& progress, std::vector<progress_target> targets,
+                      std::mutex& rec_mutex)
+        : ctx_(ctx), progress_(progress), targets_(std::move(targets)), rec_mutex_(rec_mutex),
           terminal_(::isatty(STDERR_FILENO) == 1 && ctx.err == &std::cerr),
           begun_(std::chrono::steady_clock::now()) {
         try {
@@ -111,19 +128,23 @@ private:
                           << std::flush;
                 shown_ = true;
             }
-            if (!record_path_.empty() && now - last_record >= std::chrono::seconds(1)) {
+            if (now - last_record >= std::chrono::seconds(1)) {
                 last_record = now;
                 std::lock_guard<std::mutex> r(rec_mutex_);
-                rec_.set("progress", now_text);
-                rec_.set("files_done", std::to_string(progress_.files_done.load()));
-                rec_.set("packets", std::to_string(progress_.packets_written.load()));
-                rec_.set("read_bytes", std::to_string(f.read));
-                rec_.set("total_bytes", std::to_string(f.total));
-                if (f.eta >= 0) rec_.set("eta", std::to_string(static_cast<std::int64_t>(f.eta + 0.5)));
-                try {
-                    write_record_file(record_path_, rec_, ctx_.config.file_mode);
-                } catch (const error&) {
-                    // Progress is news, not state: the next second tries again.
+                for (const progress_target& t : targets_) {
+                    if (t.record_path.empty()) continue;
+                    record& rec = *t.rec;
+                    rec.set("progress", now_text);
+                    rec.set("files_done", std::to_string(progress_.files_done.load()));
+                    if (t.packets) rec.set("packets", std::to_string(progress_.packets_written.load()));
+                    rec.set("read_bytes", std::to_string(f.read));
+                    rec.set("total_bytes", std::to_string(f.total));
+                    if (f.eta >= 0) rec.set("eta", std::to_string(static_cast<std::int64_t>(f.eta + 0.5)));
+                    try {
+                        write_record_file(t.record_path, rec, ctx_.config.file_mode);
+                    } catch (const error&) {
+                        // Progress is news, not state: the next second tries again.
+                    }
                 }
             }
         }
@@ -131,8 +152,7 @@ private:
 
     const cli::context& ctx_;
     const pull_progress& progress_;
-    std::string record_path_;
-    record& rec_;
+    std::vector<progress_target> targets_;
     std::mutex& rec_mutex_;
     bool terminal_;
     std::chrono::steady_clock::time_point begun_;

@@ -158,3 +158,27 @@ TEST_CASE("a fleet pull's manifest names each sensor, in order, and no local sou
     // A local pull's has none.
     CHECK_FALSE(capture::make_manifest(request(), out, {}, false).contains("sensors"));
 }
+
+TEST_CASE("a pull from alerts' manifest lists its alerts, in order, with what each had") {
+    temp_dir d;
+    std::string out = d.file("out.pcap", "abc");
+    auto r = request();
+    r.alerts = {{"1234567890123456", "ET TEST syn seen", "", "tcp and (host 10.0.0.1)", "2023-11-14T22:13:20Z",
+                 "2023-11-14T22:13:22Z"},
+                {"", "", "CAbc12", "udp", "2023-11-14T22:14:00Z", "2023-11-14T22:15:00Z"}};
+    auto m = capture::make_manifest(r, out, {}, false);
+    const auto& alerts = m["request"]["alerts"];
+    REQUIRE(alerts.size() == 2);
+    CHECK(alerts[0]["alert_id"] == "1234567890123456");
+    CHECK(alerts[0]["signature"] == "ET TEST syn seen");
+    CHECK_FALSE(alerts[0].contains("uid"));
+    CHECK(alerts[0]["expression"] == "tcp and (host 10.0.0.1)");
+    CHECK(alerts[0]["until"] == "2023-11-14T22:13:22Z");
+    CHECK(alerts[1]["uid"] == "CAbc12");
+    CHECK_FALSE(alerts[1].contains("alert_id"));
+    CHECK(alerts[1]["since"] == "2023-11-14T22:14:00Z");
+    // After the request's own keys: a reader of version 1 sees them first.
+    CHECK(m["request"].begin().key() == "analyst");
+    // A pull of one expression has none.
+    CHECK_FALSE(capture::make_manifest(request(), out, {}, false)["request"].contains("alerts"));
+}
