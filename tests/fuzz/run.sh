@@ -12,7 +12,7 @@ declare -A weight=([fuzz_capture_reader]=35 [fuzz_record]=15 [fuzz_config]=15 [f
 command -v clang++ >/dev/null || { echo "SKIP: fuzzing needs clang++"; exit 0; }
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCAPTURE_FUZZ=ON \
   -DCAPTURE_BUILD_TESTS=OFF -DCAPTURE_BUILD_BENCH=OFF -DCAPTURE_HARDENING=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target capture_fuzzers >/dev/null
 corpus_dir=${CAPTURE_CORPUS:-$PWD/../shared/corpus}/tcpdump
 scratch=$(mktemp -d /tmp/capture-fuzz.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
