@@ -6,7 +6,9 @@
 # mid-pull, one with a wrong host key (refused, not ignored), one that
 # cannot be reached, one that says nothing past --sensor-timeout: each
 # reported, the others delivered, exit 1; SIGTERM under way; groups; the
-# record cap-ls shows; the dry run's sums; the audit line names the sensors.
+# record cap-ls shows; the dry run's sums; a sensor with two link types
+# (pcapng from it, an interface per link type); the audit line names the
+# sensors.
 source "$(dirname "$0")/lib.sh"
 need_root
 [ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (openssh-server; .ci/deps installs it)"
@@ -45,7 +47,7 @@ pcapng_origin() {
   python3 - "$1" <<'EOF'
 import struct, sys
 data = open(sys.argv[1], "rb").read()
-at, names, counts = 0, [], {}
+at, names, counts = 0, [], []
 while at + 12 <= len(data):
     btype, blen = struct.unpack_from("<II", data, at)
     body = data[at + 8:at + blen - 4]
@@ -59,12 +61,12 @@ while at + 12 <= len(data):
                 name = body[o + 4:o + 4 + olen].decode()
             o += 4 + (olen + 3) // 4 * 4
         names.append(name)
+        counts.append(0)
     elif btype == 6:
-        iface = struct.unpack_from("<I", body, 0)[0]
-        counts[names[iface]] = counts.get(names[iface], 0) + 1
+        counts[struct.unpack_from("<I", body, 0)[0]] += 1
     at += blen
-for n in names:
-    print(n, counts.get(n, 0))
+for n, c in zip(names, counts):
+    print(n, c)
 EOF
 }
 
@@ -330,6 +332,59 @@ check_match "dry run: the sum" "# .*bytes: $total " "$OUT"
 run_tool cap-pull --config fleet.gone.conf --sensor gone,s1 -n -e ''
 check_eq "dry run with an unreachable sensor: exit 1" 1 "$RC"
 check_match "... which is named" "gone: ssh: exit status 255" "$ERR"
+
+# 7b. A sensor whose window holds two link types (one of s2's files made
+# raw IP): with -F pcapng the sensors send pcapng, and each of s2's link
+# types is an interface of the output named s2; with pcap, s2 says why it
+# cannot, and s1 is delivered.
+need_cmd editcap
+first=$(ls s2/archive/* | head -n1)
+cp -p "$first" s2/ether.keep  # put back after
+editcap -T rawip "$first" s2/raw.pcap && mv s2/raw.pcap "$first"
+# pcapng_packets FILE: "LINKTYPE SECONDS.NANOSECONDS CAPLEN DIGEST" for each packet.
+pcapng_packets() {
+  python3 - "$1" <<'PY'
+import hashlib, struct, sys
+data = open(sys.argv[1], "rb").read()
+at, ifaces = 0, []
+while at + 12 <= len(data):
+    btype, blen = struct.unpack_from("<II", data, at)
+    body = data[at + 8:at + blen - 4]
+    if btype == 1:
+        resol, o = 6, 8
+        while o + 4 <= len(body):
+            code, olen = struct.unpack_from("<HH", body, o)
+            if code == 0:
+                break
+            if code == 9:
+                resol = body[o + 4]
+            o += 4 + (olen + 3) // 4 * 4
+        ifaces.append((struct.unpack_from("<H", body, 0)[0], 10 ** resol))
+    elif btype == 6:
+        iface, hi, lo, caplen = struct.unpack_from("<IIII", body, 0)
+        linktype, per_sec = ifaces[iface]
+        t = hi << 32 | lo
+        ns = t % per_sec * 1000000000 // per_sec
+        print(linktype, "%d.%09d" % (t // per_sec, ns), caplen, hashlib.sha1(body[20:20 + caplen]).hexdigest())
+    at += blen
+PY
+}
+run_tool cap-pull --config fleet.conf --sensor s1,s2 -a grant -d fleet -e '' -F pcapng -w mixed.pcapng
+check_eq "two link types on s2, pcapng: exit 0" 0 "$RC"
+ref '' pcapng 1 2
+check_eq "two link types: an interface per sensor and link type, named after the sensor, with its packets" \
+  "s1 $(tcpdump_count ref1.cap)|s2 $(pcapng_packets ref2.cap | grep -c '^101 ')|s2 $(pcapng_packets ref2.cap | grep -c '^1 ')" \
+  "$(pcapng_origin mixed.pcapng | paste -sd'|')"
+[ "$(pcapng_packets mixed.pcapng | grep -c '^101 ')" -gt 0 ] && ok "two link types: raw IP packets in the output" ||
+  fail "two link types: no raw IP packet in the output"
+check_eq "two link types: the packets of cap-merge over the sensors' own pulls, in order" \
+  "$(pcapng_packets ref.cap | md5sum)" "$(pcapng_packets mixed.pcapng | md5sum)"
+run_tool cap-pull --config fleet.conf --sensor s1,s2 -a grant -d fleet -e '' -w mixed.pcap
+check_eq "two link types on s2, pcap: exit 1" 1 "$RC"
+check_match "s2 says why, and what to do" "cap-pull: s2: .*link types.*-F pcapng" "$ERR"
+ref '' "" 1
+if cmp -s mixed.pcap ref.cap; then ok "two link types, pcap: s1 delivered"; else fail "two link types, pcap: s1's packets are not all there"; fi
+mv s2/ether.keep "$first"
 
 # 8. The audit line names the sensors (and the outcome, and who failed).
 source "$CAPTURE_SOURCE/tests/e2e/syslog_lib.sh"

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 budget=${1:-90}
-declare -A weight=([fuzz_capture_reader]=35 [fuzz_record]=15 [fuzz_config]=15 [fuzz_checksum_line]=15 [fuzz_time_arg]=10 [fuzz_index_reader]=15)
+declare -A weight=([fuzz_capture_reader]=35 [fuzz_record]=15 [fuzz_config]=15 [fuzz_checksum_line]=15 [fuzz_time_arg]=10 [fuzz_index_reader]=15 [fuzz_pcap_stream]=15)
 command -v clang++ >/dev/null || { echo "SKIP: fuzzing needs clang++"; exit 0; }
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCAPTURE_FUZZ=ON \
   -DCAPTURE_BUILD_TESTS=OFF -DCAPTURE_BUILD_BENCH=OFF -DCAPTURE_HARDENING=OFF >/dev/null
@@ -26,7 +26,10 @@ for target in "${targets[@]}"; do
   [ "$seconds" -ge 1 ] || seconds=1
   seeds=()
   [ -d "tests/fuzz/seeds/$name" ] && seeds+=("tests/fuzz/seeds/$name")
-  if [ "$name" = fuzz_capture_reader ]; then
+  # A sensor's stream is a capture file that arrives in pieces: the
+  # reader's seeds are the stream's too.
+  [ "$name" = fuzz_pcap_stream ] && seeds+=("tests/fuzz/seeds/fuzz_capture_reader")
+  if [ "$name" = fuzz_capture_reader ] || [ "$name" = fuzz_pcap_stream ]; then
     if [ -d "$corpus_dir" ]; then seeds+=("$corpus_dir"); else echo "note: corpus absent, $name runs on its own seeds"; fi
   fi
   mkdir -p "$scratch/$name"

@@ -6,7 +6,12 @@
 // with the user's own ~/.ssh/config, keys, agent, ControlMaster and
 // known_hosts checking as they are (BatchMode only keeps ssh from asking
 // for a password or a host key on a terminal it must not use). The remote
-// cap-pull writes pcap on its standard output; ssh carries it back.
+// cap-pull writes its capture on its standard output; ssh carries it back.
+//
+// A sensor's stream is pcap, or pcapng when the pull here writes pcapng
+// (the remote pull is asked for -F pcapng then): a sensor whose window
+// holds several link types sends one interface for each, and each becomes
+// an interface of the output named after the sensor.
 //
 // One thread polls every sensor's two pipes. Each sensor's stream is read
 // into its own bounded buffer (pcap_stream) only while it has room, so a
@@ -109,6 +114,19 @@ inline std::vector<std::string> sensor_argv(const fleet_settings& s, const std::
     return argv;
 }
 
+/// What a sensor's last lines on standard error say of why it ended: the
+/// last of them, passing over the usage hint a tool prints after its
+/// message ("Try 'cap-pull --help' for more information."), which says
+/// nothing of why. Throws only std::bad_alloc.
+inline std::string last_words(const std::vector<std::string>& said) {
+    for (auto it = said.rbegin(); it != said.rend(); ++it) {
+        const std::string& line = *it;
+        const bool hint = line.rfind("Try '", 0) == 0 && line.find("--help' for more information") != std::string::npos;
+        if (!hint) return line;
+    }
+    return said.empty() ? std::string() : said.back();
+}
+
 /// What one sensor answered to a short command (a dry run).
 struct fleet_answer {
     std::string name;    ///< the sensor
@@ -195,7 +213,7 @@ inline std::vector<fleet_answer> ask_sensors(const std::vector<std::string>& sen
     for (auto& q : all) {
         if (!q.err.empty()) add_line(q, q.err);
         if (auto st = q.child.reap(true); st && q.a.reason.empty() && !(WIFEXITED(*st) && WEXITSTATUS(*st) == 0))
-            q.a.reason = "ssh: " + wait_status_text(*st) + (q.a.said.empty() ? "" : ": " + q.a.said.back());
+            q.a.reason = "ssh: " + wait_status_text(*st) + (q.a.said.empty() ? "" : ": " + last_words(q.a.said));
         answers.push_back(std::move(q.a));
     }
     return answers;
@@ -211,8 +229,8 @@ struct fleet_sensor {
     std::uint64_t received = 0;       ///< bytes of pcap received
     std::uint64_t packets = 0;        ///< packets of it in the output
     std::optional<timestamp> first, last;  ///< its first and last packet in the output
-    bool nanoseconds = false;         ///< its stream has nanosecond timestamps
-    std::uint32_t linktype = 0, snaplen = 0;  ///< its stream's header (once read)
+    bool nanoseconds = false;         ///< its stream has timestamps finer than microseconds
+    std::vector<interface_info> interfaces;  ///< its stream's (once its header is read): pcap's one, pcapng's
 };
 
 namespace detail {
@@ -227,7 +245,7 @@ struct fleet_source {
     bool exhausted = false;           // every packet merged (or given up)
     bool in_heap = false;
     bool failed = false;              // given up by us (reason set)
-    std::uint32_t iface = 0;
+    std::vector<std::uint32_t> ifaces;  // the output's interface for each of the stream's
     std::chrono::steady_clock::time_point last_data;
     // Messages come after the sensor's name: "s3: its pcap stream ended ...".
     fleet_source() : stream("its pcap stream") {}
@@ -292,18 +310,20 @@ public:
     }
 
     /// Merges the ready sensors' packets into out in time order, as they
-    /// arrive. declare(sensor) gives the output interface of each ready
-    /// sensor, called in sensor order before any packet is written; a
-    /// sensor for which it throws error is failed with that reason. Returns
-    /// false when stop was set (every ssh is then ended). Throws error when
-    /// out cannot be written.
-    bool merge(capture_writer& out, const std::function<std::uint32_t(const fleet_sensor&)>& declare,
+    /// arrive. declare(sensor, interface) gives the output interface of
+    /// each of a ready sensor's interfaces, called in sensor order, then
+    /// the stream's, before any packet is written; a sensor for which it
+    /// throws error is failed with that reason. Returns false when stop was
+    /// set (every ssh is then ended). Throws error when out cannot be
+    /// written.
+    bool merge(capture_writer& out,
+               const std::function<std::uint32_t(const fleet_sensor&, const interface_info&)>& declare,
                const std::atomic<bool>& stop, const std::function<void()>& tick = {}) {
         merging_ = true;
         for (auto& s : sources_) {
             if (s->exhausted) continue;
             try {
-                s->iface = declare(s->info);
+                for (const interface_info& i : s->info.interfaces) s->ifaces.push_back(declare(s->info, i));
             } catch (const error& e) {
                 give_up(*s, e.what());
             }
@@ -344,7 +364,7 @@ public:
             detail::merge_key& top = heap.front();
             detail::fleet_source& s = *sources_[top.slot];
             const packet_view p = s.stream.packet();
-            out.write(p, s.iface);
+            out.write(p, s.ifaces[p.interface]);
             ++s.info.packets;
             if (!s.info.first) s.info.first = p.ts;
             s.info.last = p.ts;
@@ -440,8 +460,7 @@ private:
 
     void header_read(detail::fleet_source& s) {
         s.info.nanoseconds = s.stream.nanoseconds();
-        s.info.linktype = s.stream.interface().linktype;
-        s.info.snaplen = s.stream.interface().snaplen;
+        s.info.interfaces = s.stream.interfaces();
     }
 
     void end_of_stream(detail::fleet_source& s) {
@@ -561,7 +580,7 @@ private:
 
     // The sensor's end, from what we saw and ssh's wait status.
     void conclude(detail::fleet_source& s, std::optional<int> status) {
-        const std::string last = s.info.said.empty() ? std::string() : s.info.said.back();
+        const std::string last = last_words(s.info.said);
         const std::string exit_text = status ? wait_status_text(*status) : std::string("not reaped");
         const bool clean = status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
         if (s.info.state == "interrupted") return;

@@ -6,7 +6,9 @@
 // exit 2 before any ssh starts); the window is sent to every sensor as
 // absolute times, so "-2h" means the same two hours everywhere. Each
 // packet's origin survives: with -F pcapng, one interface per sensor named
-// after it; with pcap, a record per sensor after the pull's own record.
+// after it (one per link type of a sensor that has several: the sensors
+// are asked for pcapng too); with pcap, a record per sensor after the
+// pull's own record.
 #pragma once
 
 #include "capture/engine/analyst.hpp"
@@ -107,6 +109,9 @@ inline std::vector<std::string> fleet_remote_args(const cli::context& ctx, const
         for (const auto& r : vm["archive"].as<std::vector<std::string>>()) a.insert(a.end(), {"-r", r});
     if (vm.count("no-index")) a.push_back("--no-index");
     if (vm.count("jobs") && !vm["jobs"].defaulted()) a.push_back("-j" + std::to_string(vm["jobs"].as<int>()));
+    // pcapng here: pcapng from the sensors too, so that a sensor whose
+    // window holds several link types sends them all.
+    if (req.format && *req.format == output_format::pcapng) a.insert(a.end(), {"-F", "pcapng"});
     return a;
 }
 
@@ -323,8 +328,8 @@ inline int run_fleet_pull_tool(cli::context& ctx) {
     if (!interrupted) {
         try {
             interrupted = !fleet.merge(*out,
-                                       [&](const fleet_sensor& s) {
-                                           return out->add_named_interface(s.linktype, s.snaplen, s.name);
+                                       [&](const fleet_sensor& s, const interface_info& i) {
+                                           return out->add_named_interface(i.linktype, i.snaplen, s.name);
                                        },
                                        pull_stop_requested, tick);
         } catch (const error& e) {

@@ -3,13 +3,16 @@
 // for ssh that cats each sensor's capture, in pieces and slowly), byte
 // for byte merge_captures' of the same files, ties to the sensor named
 // first; a sensor whose stream breaks, one that fails at once, one that is
-// silent past the timeout: each failed with its reason, the others merged.
+// silent past the timeout: each failed with its reason, the others merged;
+// a pcapng stream of two link types beside a pcap one; why a sensor ended,
+// past the usage hint.
 #include "capture/engine/fleet_pull.hpp"
 
 #include <catch2/catch.hpp>
 
 #include "test_support.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -84,7 +87,7 @@ TEST_CASE("fleet_pull: streams merged as they arrive are merge_captures' bytes")
     REQUIRE(fleet.ready().size() == 3);
     const std::string out_path = dir.path + "/out.pcap";
     capture_writer out = capture_writer::to_file(out_path);
-    REQUIRE(fleet.merge(out, [&](const fleet_sensor& s) { return out.add_named_interface(s.linktype, s.snaplen, s.name); },
+    REQUIRE(fleet.merge(out, [&](const fleet_sensor& s, const interface_info& i) { return out.add_named_interface(i.linktype, i.snaplen, s.name); },
                         stop));
     fleet.finish(false);
     out.commit();
@@ -112,7 +115,7 @@ TEST_CASE("fleet_pull: a broken stream, a refusal and a silent sensor fail alone
     REQUIRE(fleet.wait_headers(stop));
     const std::string out_path = dir.path + "/out.pcap";
     capture_writer out = capture_writer::to_file(out_path);
-    REQUIRE(fleet.merge(out, [&](const fleet_sensor& s) { return out.add_interface(s.linktype, s.snaplen); }, stop));
+    REQUIRE(fleet.merge(out, [&](const fleet_sensor&, const interface_info& i) { return out.add_interface(i.linktype, i.snaplen); }, stop));
     fleet.finish(false);
     out.commit();
     auto s = fleet.sensors();
@@ -139,4 +142,66 @@ TEST_CASE("fleet_pull: ask_sensors collects every answer, and why one failed") {
     CHECK(answers[0].out == "cap-pull '-n'\n");
     CHECK(answers[0].reason.empty());
     CHECK(answers[1].reason == "ssh: exit status 7: nope");
+}
+
+TEST_CASE("fleet_pull: why a sensor ended is its last words, not the usage hint after them") {
+    CHECK(last_words({"cap-pull: the files of the window have several link types: use -F pcapng",
+                      "Try 'cap-pull --help' for more information."}) ==
+          "cap-pull: the files of the window have several link types: use -F pcapng");
+    CHECK(last_words({"Host key verification failed."}) == "Host key verification failed.");
+    CHECK(last_words({}).empty());
+    auto answers = ask_sensors({"x"}, {"-n"}, fake_ssh("echo 'cap-pull: --since: no' >&2; "
+                                                       "echo \"Try 'cap-pull --help' for more information.\" >&2; exit 2"));
+    CHECK(answers[0].reason == "ssh: exit status 2: cap-pull: --since: no");
+}
+
+TEST_CASE("fleet_pull: a pcapng stream of two link types, each an interface of the output, beside a pcap one") {
+    temp_dir dir;
+    // "a": pcapng, Ethernet and raw IP interleaved; "b": pcap.
+    {
+        writer_options o;
+        o.format = output_format::pcapng;
+        capture_writer w = capture_writer::to_file(dir.path + "/a.pcap", o);
+        const std::uint32_t eth = w.add_interface(1, 65535), raw = w.add_interface(101, 65535);
+        std::uint8_t data[40] = {'a'};
+        for (int i = 0; i < 300; ++i)
+            w.write(timestamp{1700000000 + i / 100, static_cast<std::uint32_t>(i % 100) * 10000000u}, data, 40, 40,
+                    i % 2 ? raw : eth);
+        w.commit();
+    }
+    make_input(dir, "b", 200, 1700000000, 10000);
+    fleet_pull fleet({"a", "b"}, {}, fake_ssh("cat " + dir.path + "/$4.pcap"));
+    std::atomic<bool> stop{false};
+    REQUIRE(fleet.wait_headers(stop));
+    REQUIRE(fleet.ready().size() == 2);
+    CHECK(fleet.ready()[0]->interfaces.size() == 2);
+    writer_options o;
+    o.format = output_format::pcapng;
+    const std::string out_path = dir.path + "/out.pcapng";
+    capture_writer out = capture_writer::to_file(out_path, o);
+    REQUIRE(fleet.merge(out,
+                        [&](const fleet_sensor& s, const interface_info& i) {
+                            return out.add_named_interface(i.linktype, i.snaplen, s.name);
+                        },
+                        stop));
+    fleet.finish(false);
+    out.commit();
+    CHECK(fleet.sensors()[0]->state == "done");
+    CHECK(fleet.sensors()[0]->packets == 300);
+    capture_reader r(out_path);
+    packet_view p;
+    std::vector<std::string> origin;  // "NAME/LINKTYPE" of each packet
+    timestamp last{0, 0};
+    bool ordered = true;
+    while (r.next(p)) {
+        const interface_info& i = r.interfaces()[p.interface];
+        origin.push_back(i.name + "/" + std::to_string(i.linktype));
+        ordered = ordered && !(p.ts < last);
+        last = p.ts;
+    }
+    CHECK(ordered);
+    CHECK(origin.size() == 500);
+    CHECK(std::count(origin.begin(), origin.end(), "a/1") == 150);
+    CHECK(std::count(origin.begin(), origin.end(), "a/101") == 150);
+    CHECK(std::count(origin.begin(), origin.end(), "b/1") == 200);
 }
