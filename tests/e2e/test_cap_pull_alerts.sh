@@ -136,6 +136,13 @@ check_eq "--no-manifest: five captures, no manifest" "5/0" \
 run_tool cap-pull --no-syslog --dir caps -r arch --from-alert alerts.txt --merge -w - --manifest
 check_eq "--manifest with -w -: a usage error" 2 "$RC"
 
+# Its records read by `head`, which goes away after one line: the pull
+# ends by SIGPIPE as any filter does, but never with a capture half done.
+for _ in $(seq 30); do sed -n 1p alerts.txt; done >many.txt
+{ cap-pull --no-syslog --dir caps-head -r arch --margin 0,2 --from-alert many.txt 2>/dev/null || true; } | head -n1 >/dev/null
+check_eq "read by head: all 30 captures published, their records done" "30/30" \
+  "$(ls caps-head/*.pcap | wc -l)/$(grep -l 'state=done' caps-head/*.record | wc -l)"
+
 # The same signature twice in one second: two captures, numbered, not one overwritten.
 { sed -n 1p alerts.txt; sed -n 1p alerts.txt; } >twice.txt
 rm -rf caps2

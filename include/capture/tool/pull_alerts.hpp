@@ -14,6 +14,7 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -255,6 +256,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
     };
 
     bool failed = false;
+    std::ostringstream told;  // the lines of the outputs closed, not yet said
     // Publishes an output and its manifest, and says what it holds.
     auto close_output = [&](detail::alert_pull_output& o, const std::string& failure, bool interrupted) {
         std::string why = failure;
@@ -315,11 +317,17 @@ inline int run_alert_pull_tool(cli::context& ctx) {
         record shown = r;
         for (const char* k : {"pid", "pstart"}) shown.erase(k);
         if (ctx.output == output_mode::human)
-            *ctx.out << (interrupted ? "Interrupted: " : "Pulled ") << o.split.packets << " packets ("
-                     << format_bytes_human(o.writer->bytes()) << ") for " << r.get("desc") << " into " << o.path
-                     << '\n';
+            told << (interrupted ? "Interrupted: " : "Pulled ") << o.split.packets << " packets ("
+                 << format_bytes_human(o.writer->bytes()) << ") for " << r.get("desc") << " into " << o.path << '\n';
         else
-            write_record(*ctx.out, shown, ctx.output);
+            write_record(told, shown, ctx.output);
+    };
+    // What the outputs closed hold, said once all of them are closed: a
+    // reader that goes away (`| head`) ends the pull with SIGPIPE, as any
+    // filter, but between groups, never with a capture half published.
+    auto tell = [&] {
+        *ctx.out << told.str() << std::flush;
+        told.str("");
     };
 
     // With --merge, one output for every group, declared for all of them.
@@ -403,6 +411,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
             failure = e.what();
         }
         for (auto& o : outs) close_output(*o, failure, interrupted);
+        tell();
         if (merged && !failure.empty()) {
             close_output(*merged, failure, interrupted);
             merged.reset();
@@ -410,6 +419,7 @@ inline int run_alert_pull_tool(cli::context& ctx) {
         }
     }
     if (merged) close_output(*merged, "", interrupted);
+    tell();
     return bad || problems || failed || interrupted ? exit_failure : exit_ok;
 }
 
