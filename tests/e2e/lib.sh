@@ -63,6 +63,18 @@ tcpdump_count() { { tcpdump -nn -r "$1" 2>/dev/null || true; } | wc -l | tr -d '
 # complaint (a packet cut short is one); the complaint is in $WORK/tcpdump.err.
 reads_whole() { tcpdump -nn -r "$1" -w /dev/null 2>"$WORK/tcpdump.err" && ! grep -qi truncated "$WORK/tcpdump.err"; }
 
+# wait_for_file DIR PATTERN: the first file of DIR whose name matches
+# PATTERN (find -name), once there; waited for in 5 ms steps, at most
+# 4000 of them; nothing when none came.
+wait_for_file() {
+  local f _
+  for _ in $(seq 4000); do
+    f=$(find "$1" -maxdepth 1 -name "$2" -print -quit 2>/dev/null || true)
+    if [ -n "$f" ]; then echo "$f"; return; fi
+    sleep 0.005
+  done
+}
+
 finish() {
   echo "$CHECKS checks, $FAILS failed"
   [ "$FAILS" = 0 ]

@@ -251,12 +251,7 @@ sigterm_pending() { [ $((0x$(awk '/^ShdPnd:/ { print $2 }' "/proc/$1/status" 2>/
 for how in sigint cap-stop; do
   cap-pull -a "$how" -d interrupted -e 'tcp' -r big --dir "$WORK/caps-$how" -j 1 >"$WORK/int.out" 2>"$WORK/int.err" &
   pid=$!
-  link=
-  for _ in $(seq 4000); do
-    link=$(find "caps-$how" -maxdepth 1 -name '*interrupted*.past.pcap.record' -print -quit 2>/dev/null || true)
-    [ -n "$link" ] && break
-    sleep 0.005
-  done
+  link=$(wait_for_file "caps-$how" '*interrupted*.past.pcap.record')
   kill -STOP "$pid" 2>/dev/null || true
   link=${link%.record}
   [ -n "$link" ] && [ -L "$link" ] && ok "$how: while it runs, the final name is a symbolic link" || fail "$how: no link while running"

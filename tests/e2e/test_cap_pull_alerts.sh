@@ -179,12 +179,7 @@ first=$(tcpdump -tt -nn -c 1 -r "$(ls big/* | head -n1)" 2>/dev/null | cut -d. -
 printf 'expr=tcp\tsince=@%s\tuntil=@%s\tsignature=all of it\n' "$((first - 60))" "$((first + 86400))" >wide.txt
 cap-pull --no-syslog --dir caps-int -r big -a grant -j 1 --from-alert wide.txt >int.out 2>int.err &
 pid=$!
-rec=
-for _ in $(seq 4000); do
-  rec=$(find caps-int -maxdepth 1 -name '*all.of.it*.past.pcap.record' -print -quit 2>/dev/null || true)
-  [ -n "$rec" ] && break
-  sleep 0.005
-done
+rec=$(wait_for_file caps-int '*all.of.it*.past.pcap.record')
 kill -STOP "$pid" 2>/dev/null || true
 link=${rec%.record}
 [ -n "$rec" ] && [ -L "$link" ] && ok "while it runs, the capture's name is a symbolic link" || fail "no link while running"
