@@ -48,6 +48,16 @@ struct alert_pull_output {
     std::uint64_t read_bytes = 0, total_bytes = 0;
 };
 
+// The captures a group's reading makes: its alerts' own, and the merge of
+// all of them when there is one.
+inline std::vector<alert_pull_output*> capture_pointers(const std::vector<std::unique_ptr<alert_pull_output>>& outs,
+                                                        const std::unique_ptr<alert_pull_output>& merged) {
+    std::vector<alert_pull_output*> all;
+    for (const auto& o : outs) all.push_back(o.get());
+    if (merged) all.push_back(merged.get());
+    return all;
+}
+
 // The values of key over the jobs, distinct, in order, joined by the
 // separator the archives key uses (a newline).
 inline std::string alert_values(const std::vector<alert_job>& jobs, const std::vector<std::size_t>& which,
@@ -363,14 +373,16 @@ inline int run_alert_pull_tool(cli::context& ctx) {
             declare_pull_interfaces(plan, *outs.back()->writer);
             targets.push_back(&outs.back()->split);
         }
-        // The records that show how far the group's reading got.
-        std::vector<detail::progress_target> shown;
-        for (auto& o : outs) shown.push_back({o->record_path, &o->rec, false});
+        // The records that show how far the reading got: the group's, after
+        // what earlier groups read for the same capture.
         if (merged) {
             begin_group(*merged, g);
             if (!merged->record_path.empty()) write_record_file(merged->record_path, merged->rec, file_mode);
-            shown.push_back({merged->record_path, &merged->rec, false});
         }
+        std::vector<detail::progress_target> shown;
+        for (detail::alert_pull_output* o : detail::capture_pointers(outs, merged))
+            shown.push_back({o->record_path, &o->rec, false, o->files_done, o->files_total, o->read_bytes,
+                             o->total_bytes});
         if (plan.files.empty())
             ctx.warn(std::to_string(group.jobs.size()) + " alert(s) from " + detail::iso(group.window.since) +
                      ": no file of the archive covers the window: the capture will be empty");
@@ -391,13 +403,9 @@ inline int run_alert_pull_tool(cli::context& ctx) {
                 detail::progress_reporter reporter(ctx, progress, shown, rec_mutex);
                 result = run_pull(plan, requests[g], all, progress, pull_stop_requested);
             }
-            for (auto& o : outs) {
+            for (detail::alert_pull_output* o : detail::capture_pointers(outs, merged)) {
                 o->files_done += progress.files_done.load();
                 o->read_bytes += progress.bytes_read.load();
-            }
-            if (merged) {
-                merged->files_done += progress.files_done.load();
-                merged->read_bytes += progress.bytes_read.load();
             }
             for (const auto& f : result.failures) {
                 ctx.warn(f);

@@ -63,6 +63,11 @@ struct progress_target {
     /// The pull's packets are the record's own: not so for the captures
     /// of alerts, which get theirs when the group's matches are shared out.
     bool packets = true;
+    /// What the record counted before this pull began (a capture of
+    /// alerts merged over several groups reads one group after another),
+    /// and its totals with this pull's (0: this pull's own).
+    std::size_t files_before = 0, files_total = 0;
+    std::uint64_t bytes_before = 0, bytes_total = 0;
 };
 
 // Shows progress while a pull runs: a line on a terminal's stderr, the
@@ -102,10 +107,11 @@ public:
     }
 
     // "2023-11-14T22:13:20Z, 3/32 files".
-    static std::string text(const pull_progress& p) {
+    static std::string text(const pull_progress& p) { return text(p, p.files_done.load(), p.files_total); }
+    static std::string text(const pull_progress& p, std::size_t done, std::size_t total) {
         std::int64_t t = p.packet_time.load();
-        return (t ? format_iso8601(t) : std::string("starting")) + ", " + std::to_string(p.files_done.load()) + "/" +
-               std::to_string(p.files_total) + " files";
+        return (t ? format_iso8601(t) : std::string("starting")) + ", " + std::to_string(done) + "/" +
+               std::to_string(total) + " files";
     }
 
     // The figures of p after seconds.
@@ -118,7 +124,6 @@ private:
         auto last_record = std::chrono::steady_clock::now();
         std::unique_lock<std::mutex> lock(mutex_);
         while (!wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return done_; })) {
-            std::string now_text = text(progress_);
             auto now = std::chrono::steady_clock::now();
             const pull_figures f = figures(progress_, std::chrono::duration<double>(now - begun_).count());
             if (terminal_) {
@@ -134,11 +139,12 @@ private:
                 for (const progress_target& t : targets_) {
                     if (t.record_path.empty()) continue;
                     record& rec = *t.rec;
-                    rec.set("progress", now_text);
-                    rec.set("files_done", std::to_string(progress_.files_done.load()));
+                    const std::size_t done = t.files_before + progress_.files_done.load();
+                    rec.set("progress", text(progress_, done, t.files_total ? t.files_total : progress_.files_total));
+                    rec.set("files_done", std::to_string(done));
                     if (t.packets) rec.set("packets", std::to_string(progress_.packets_written.load()));
-                    rec.set("read_bytes", std::to_string(f.read));
-                    rec.set("total_bytes", std::to_string(f.total));
+                    rec.set("read_bytes", std::to_string(t.bytes_before + f.read));
+                    rec.set("total_bytes", std::to_string(t.bytes_total ? t.bytes_total : f.total));
                     if (f.eta >= 0) rec.set("eta", std::to_string(static_cast<std::int64_t>(f.eta + 0.5)));
                     try {
                         write_record_file(t.record_path, rec, ctx_.config.file_mode);
